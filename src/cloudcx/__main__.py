@@ -1,0 +1,3 @@
+from cloudcx.cli import app
+
+app()

@@ -1,0 +1,1 @@
+"""People who sign in: administrators and agents, and their Control Panel sessions."""

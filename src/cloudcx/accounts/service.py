@@ -1,0 +1,95 @@
+"""Users: creation and password authentication, always scoped to one tenant."""
+
+from __future__ import annotations
+
+import uuid
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.accounts.models import Role, User
+from cloudcx.core.passwords import MAX_LENGTH, MIN_LENGTH, Passwords
+
+
+class AccountError(ValueError):
+    """A user-facing validation problem (bad email, weak password, duplicate)."""
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise AccountError(f"Enter a valid email address ({exc}).") from exc
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise AccountError(f"The password must have at least {MIN_LENGTH} characters.")
+    if len(password) > MAX_LENGTH:
+        raise AccountError(f"The password must have at most {MAX_LENGTH} characters.")
+
+
+async def find_by_email(session: AsyncSession, tenant_id: uuid.UUID, email: str) -> User | None:
+    return await session.scalar(
+        select(User).where(
+            User.tenant_id == tenant_id, User.email_normalized == normalize_email(email)
+        )
+    )
+
+
+async def get_user(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
+    return await session.scalar(select(User).where(User.tenant_id == tenant_id, User.id == user_id))
+
+
+async def create_user(
+    session: AsyncSession,
+    passwords: Passwords,
+    *,
+    tenant_id: uuid.UUID,
+    email: str,
+    password: str,
+    role: Role = Role.AGENT,
+    name: str = "",
+) -> User:
+    email = check_email(email)
+    check_password(password)
+    if await find_by_email(session, tenant_id, email):
+        raise AccountError("A user with this email already exists.")
+    user = User(
+        tenant_id=tenant_id,
+        email=email,
+        email_normalized=normalize_email(email),
+        name=name.strip() or email.split("@", 1)[0],
+        password_hash=await passwords.hash_async(password),
+        role=role,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def authenticate(
+    session: AsyncSession,
+    passwords: Passwords,
+    *,
+    tenant_id: uuid.UUID,
+    email: str,
+    password: str,
+) -> User | None:
+    """The active user with this email and password, or None.
+
+    Unknown emails and inactive users still pay for one argon2 verification, so
+    the response time does not tell which accounts exist.
+    """
+    user = await find_by_email(session, tenant_id, email) if len(email) <= 320 else None
+    ok = await passwords.verify_async(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await passwords.hash_async(password)
+    return user

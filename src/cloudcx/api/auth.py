@@ -1,0 +1,74 @@
+"""Bearer authentication for the API (RFC 6750), with no database query.
+
+The token's signature is checked against public keys held in memory and its
+revocation against the in-memory revocation view (DESIGN.md §4, §8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from cloudcx.deps import get_platform, get_tenant
+from cloudcx.oauth import tokens
+from cloudcx.oauth.errors import InsufficientScopeError, InvalidTokenError, MissingTokenError
+from cloudcx.oauth.tokens import AccessToken
+
+REALM = "CloudCX API"
+
+# Declares the guide's password flow in OpenAPI, so /docs' Authorize button works.
+# auto_error=False: the 401 is ours to shape (RFC 6750 §3), not FastAPI's.
+oauth2_password = OAuth2PasswordBearer(
+    tokenUrl="/oauth/token",
+    auto_error=False,
+    description="The guide's password grant: email or username, password and client_id.",
+)
+
+
+async def current_token(
+    request: Request, _: Annotated[str | None, Depends(oauth2_password)]
+) -> AccessToken:
+    header = request.headers.get("authorization")
+    if not header:
+        raise MissingTokenError("Authentication is required.")
+    scheme, _sep, credentials = header.partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "bearer" or not credentials or " " in credentials:
+        raise InvalidTokenError("The Authorization header must be 'Bearer <token>'.")
+    platform = get_platform(request)
+    token = tokens.verify(platform.keys, credentials, get_tenant(request))
+    request.state.access_token = token
+    return token
+
+
+CurrentToken = Annotated[AccessToken, Depends(current_token)]
+
+
+def require_scope(*needed: str) -> Callable[..., Coroutine[Any, Any, AccessToken]]:
+    """A dependency refusing tokens without every scope in ``needed`` (RFC 6750 §3.1)."""
+
+    async def dependency(token: CurrentToken) -> AccessToken:
+        missing = [s for s in needed if s not in token.scopes]
+        if missing:
+            raise InsufficientScopeError(
+                "The access token does not grant the scope this request needs.",
+                scope=" ".join(needed),
+            )
+        return token
+
+    return dependency
+
+
+def challenge(error: str | None, description: str, scope: str | None) -> str:
+    """The ``WWW-Authenticate`` value of RFC 6750 §3."""
+    parts = [f'realm="{REALM}"']
+    if error:
+        parts.append(f'error="{error}"')
+        if description:
+            parts.append(f'error_description="{description}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
+    return "Bearer " + ", ".join(parts)

@@ -1,0 +1,91 @@
+"""The one place that wires the application: routers, grants, handlers, middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException
+
+from cloudcx import __version__, errors
+from cloudcx.api import errors as api_errors
+from cloudcx.api import me
+from cloudcx.api.problems import Problem
+from cloudcx.config import Settings
+from cloudcx.console import auth as console_auth
+from cloudcx.console import errors as console_errors
+from cloudcx.console import oauth_clients as console_oauth_clients
+from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
+from cloudcx.core.headers import SecurityHeadersMiddleware
+from cloudcx.core.responses import OrjsonResponse
+from cloudcx.oauth import routes as oauth_routes
+from cloudcx.oauth.errors import BearerError, OAuthError
+from cloudcx.platform import Platform
+from cloudcx.tenancy.middleware import TenantMiddleware
+from cloudcx.tickets import api as tickets_api
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+ROUTERS = (
+    oauth_routes.router,
+    me.router,
+    tickets_api.router,
+    console_auth.router,
+    console_oauth_clients.router,
+)
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    platform = platform or Platform.build(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await platform.start()
+        try:
+            yield
+        finally:
+            await platform.stop()
+
+    app = FastAPI(
+        title="CloudCX API",
+        version=__version__,
+        summary="Customer-experience platform API, reached by OAuth 2.0 clients.",
+        default_response_class=OrjsonResponse,
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _add_health(app)
+    _add_handlers(app)
+    app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def _add_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OAuthError, oauth_routes.oauth_error_handler)
+    app.add_exception_handler(BearerError, api_errors.bearer_error_handler)
+    app.add_exception_handler(Problem, api_errors.problem_handler)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
+    app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(LoginRequired, console_errors.login_required)
+    app.add_exception_handler(Forbidden, console_errors.forbidden)
+    app.add_exception_handler(CsrfFailed, console_errors.csrf_failed)
+    app.add_exception_handler(console_oauth_clients.ClientNotFound, console_errors.not_found)
+    app.add_exception_handler(Exception, errors.server_error)
+
+
+def _add_health(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        platform: Platform = app.state.platform
+        async with platform.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return {"status": "ok"}

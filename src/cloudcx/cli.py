@@ -1,0 +1,220 @@
+"""``cloudcx``: run the platform and administer it from the shell."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.exc import IntegrityError
+
+from cloudcx import migrate
+from cloudcx.accounts import service as accounts
+from cloudcx.accounts.models import Role
+from cloudcx.accounts.service import AccountError
+from cloudcx.bootstrap import bootstrap
+from cloudcx.config import Settings
+from cloudcx.oauth import clients, keys
+from cloudcx.oauth.clients import ClientFormError
+from cloudcx.platform import Platform
+from cloudcx.tenancy import service as tenancy
+from cloudcx.tenancy.service import DomainError
+
+app = typer.Typer(help="CloudCX customer-experience platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants (companies) and their domains.", no_args_is_help=True)
+user_app = typer.Typer(help="Administrators and agents.", no_args_is_help=True)
+client_app = typer.Typer(help="OAuth clients.", no_args_is_help=True)
+keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(user_app, name="user")
+app.add_typer(client_app, name="client")
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+
+def _run(fn: Callable[[Platform], Awaitable[T]]) -> T:
+    async def main() -> T:
+        platform = Platform.build(Settings())
+        try:
+            return await fn(platform)
+        finally:
+            await platform.engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _prepare(settings: Settings) -> None:
+    """Schema at head and first-start data, before any worker starts."""
+    if settings.should_auto_migrate:
+        migrate.upgrade(settings.db_url)
+    else:
+        missing = asyncio.run(migrate.pending(settings.db_url))
+        if missing:
+            raise _fail(
+                f"The database schema is not up to date ({len(missing)} pending migration(s)). "
+                "Run `cloudcx db upgrade` first."
+            )
+    try:
+        result = _run(bootstrap)
+    except IntegrityError:  # another instance bootstrapped at the same moment
+        return
+    if result.created:
+        typer.echo("Created the default tenant (domains localhost, 127.0.0.1).")
+        typer.echo(f"Administrator: {result.admin_email}")
+        if result.generated_password:
+            typer.secho(
+                f"Administrator password (shown once): {result.generated_password}",
+                fg=typer.colors.YELLOW,
+                bold=True,
+            )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Start the platform (applies migrations on the embedded SQLite default)."""
+    import uvicorn
+
+    settings = Settings()
+    _prepare(settings)
+    typer.echo(f"Control Panel: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    uvicorn.run(
+        "cloudcx.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        proxy_headers=False,  # forwarded headers are judged by CLOUDCX_TRUSTED_PROXIES
+        server_header=False,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    settings = Settings()
+    migrate.upgrade(settings.db_url)
+    typer.echo("Database schema is up to date.")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Option(help="Company name.")],
+    domain: Annotated[list[str], typer.Option(help="Domain serving the tenant (repeatable).")],
+    admin_email: Annotated[str, typer.Option(help="First administrator's email.")],
+    admin_password: Annotated[str, typer.Option(help="First administrator's password.")],
+) -> None:
+    """Create a tenant with its first administrator."""
+
+    async def run(platform: Platform) -> str:
+        async with platform.sessionmaker() as session:
+            tenant = await tenancy.create_tenant(session, name, domain)
+            await accounts.create_user(
+                session,
+                platform.passwords,
+                tenant_id=tenant.id,
+                email=admin_email,
+                password=admin_password,
+                role=Role.ADMIN,
+            )
+            await session.commit()
+            return str(tenant.id)
+
+    try:
+        tenant_id = _run(run)
+    except (DomainError, AccountError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"Tenant {tenant_id} created for {', '.join(domain)}.")
+
+
+@user_app.command("create")
+def user_create(
+    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")],
+    email: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option()],
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.AGENT,
+    name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Create an administrator or agent in a tenant."""
+
+    async def run(platform: Platform) -> str:
+        async with platform.sessionmaker() as session:
+            found = await tenancy.find_by_domain(session, tenant)
+            if found is None:
+                raise _fail(f"No tenant is served at {tenant}.")
+            user = await accounts.create_user(
+                session,
+                platform.passwords,
+                tenant_id=found.id,
+                email=email,
+                password=password,
+                role=role,
+                name=name,
+            )
+            await session.commit()
+            return str(user.id)
+
+    try:
+        user_id = _run(run)
+    except (DomainError, AccountError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"User {user_id} ({role.value}) created.")
+
+
+@client_app.command("create")
+def client_create(
+    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")],
+    name: Annotated[str, typer.Option(help="Client name shown to users.")],
+    description: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Create a public OAuth client allowed the password grant; prints its Client ID."""
+
+    async def run(platform: Platform) -> str:
+        async with platform.sessionmaker() as session:
+            found = await tenancy.find_by_domain(session, tenant)
+            if found is None:
+                raise _fail(f"No tenant is served at {tenant}.")
+            client = await clients.create_client(
+                session, tenant_id=found.id, client_name=name, description=description
+            )
+            await session.commit()
+            return client.client_id
+
+    try:
+        typer.echo(_run(run))
+    except (DomainError, ClientFormError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Sign new tokens with a fresh key; old public keys stay published until unused."""
+
+    async def run(platform: Platform) -> str:
+        settings = platform.settings
+        async with platform.sessionmaker() as session:
+            key = await keys.rotate(
+                session,
+                settings.resolved_secret_key,
+                settings.signing_alg,
+                max_token_ttl=86400,
+            )
+            await session.commit()
+            return key.kid
+
+    typer.echo(f"New signing key {_run(run)} is active.")

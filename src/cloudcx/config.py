@@ -1,0 +1,107 @@
+"""Settings: one pydantic-settings class, read from ``CLOUDCX_*`` variables.
+
+The embedded default (SQLite under ``./var``) needs no configuration at all.
+Outside development the class refuses the insecure defaults that make the
+embedded mode convenient, so a production deployment cannot start half-configured.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLOUDCX_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str | None = Field(default=None, repr=False)
+
+    # Applied at start on the embedded default; `cloudcx db upgrade` otherwise.
+    auto_migrate: bool | None = None
+
+    bootstrap_admin_email: str = "admin@example.com"
+    bootstrap_admin_password: str | None = Field(default=None, repr=False)
+
+    access_token_ttl: int = Field(default=3600, ge=60, le=86400)
+    refresh_token_ttl: int = Field(default=30 * 86400, ge=3600)
+    authorization_code_ttl: int = Field(default=60, ge=10, le=600)
+    session_ttl: int = Field(default=12 * 3600, ge=300)
+    signing_alg: Literal["RS256", "ES256", "PS256"] = "RS256"
+
+    # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Addresses whose X-Forwarded-* headers are believed (comma separated IPs).
+    trusted_proxies: str = ""
+    # How long a process keeps its view of tenants and keys before re-reading.
+    cache_ttl: float = Field(default=5.0, ge=0)
+    # How often each process pulls new revocations from the database.
+    revocation_poll_interval: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.environment == "production":
+            if not self.secret_key or len(self.secret_key) < 32:
+                raise ValueError(
+                    "CLOUDCX_SECRET_KEY must be set to at least 32 characters in production"
+                )
+            if (
+                self.bootstrap_admin_password is not None
+                and len(self.bootstrap_admin_password) < 12
+            ):
+                raise ValueError("CLOUDCX_BOOTSTRAP_ADMIN_PASSWORD must have 12+ characters")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'cloudcx.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The master secret; on the embedded default it is generated once into ./var."""
+        if self.secret_key:
+            return self.secret_key
+        return _load_or_create_secret(self.var_dir / SECRET_KEY_FILE)
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+
+def _load_or_create_secret(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must not write different secrets.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

@@ -1,0 +1,1 @@
+"""The Control Panel: server-rendered pages for administrators and agents."""

@@ -1,0 +1,141 @@
+"""Global Settings > Security > OAuth Client (administrators only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+
+from cloudcx.console.web import ConsoleDep
+from cloudcx.deps import SessionDep
+from cloudcx.oauth import clients
+from cloudcx.oauth.clients import ClientFormError
+from cloudcx.oauth.models import OAuthClient
+
+router = APIRouter(prefix="/settings/security/oauth-clients", include_in_schema=False)
+
+LIST_URL = router.prefix
+NOTICES = {
+    "created": "OAuth client created.",
+    "updated": "OAuth client saved.",
+    "deleted": "OAuth client deleted.",
+}
+
+NameField = Annotated[str, Form(max_length=10_000)]
+DescriptionField = Annotated[str, Form(max_length=10_000)]
+CsrfField = Annotated[str, Form(max_length=200)]
+
+
+class ClientNotFound(Exception):
+    """Unknown id, or a client of another tenant: both are simply not found."""
+
+
+async def _client(session: SessionDep, cx: ConsoleDep, id_: str) -> OAuthClient:
+    try:
+        parsed = uuid.UUID(id_)
+    except ValueError:
+        raise ClientNotFound from None
+    client = await clients.get_client(session, cx.tenant.id, parsed)
+    if client is None:
+        raise ClientNotFound
+    return client
+
+
+@router.get("")
+async def list_page(cx: ConsoleDep, session: SessionDep, notice: str | None = None) -> Response:
+    cx.require_admin()
+    rows = await clients.list_clients(session, cx.tenant.id)
+    return cx.render("oauth_clients/list.html", clients=rows, notice=NOTICES.get(notice or ""))
+
+
+@router.get("/new")
+async def new_page(cx: ConsoleDep) -> Response:
+    cx.require_admin()
+    return cx.render("oauth_clients/form.html", client=None, values={}, errors={})
+
+
+@router.post("/new")
+async def create(
+    cx: ConsoleDep,
+    session: SessionDep,
+    csrf_token: CsrfField = "",
+    client_name: NameField = "",
+    description: DescriptionField = "",
+) -> Response:
+    user = cx.require_admin()
+    cx.check_csrf(csrf_token)
+    try:
+        await clients.create_client(
+            session,
+            tenant_id=cx.tenant.id,
+            client_name=client_name,
+            description=description,
+            created_by=user.id,
+        )
+    except ClientFormError as exc:
+        values = {"client_name": client_name, "description": description}
+        return cx.render(
+            "oauth_clients/form.html",
+            status_code=422,
+            client=None,
+            values=values,
+            errors=exc.errors,
+        )
+    await session.commit()
+    return cx.redirect(f"{LIST_URL}?notice=created")
+
+
+@router.get("/{id_}/edit")
+async def edit_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
+    cx.require_admin()
+    client = await _client(session, cx, id_)
+    values = {"client_name": client.client_name, "description": client.description}
+    return cx.render("oauth_clients/form.html", client=client, values=values, errors={})
+
+
+@router.post("/{id_}/edit")
+async def update(
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: CsrfField = "",
+    client_name: NameField = "",
+    description: DescriptionField = "",
+) -> Response:
+    cx.require_admin()
+    cx.check_csrf(csrf_token)
+    client = await _client(session, cx, id_)
+    try:
+        client.client_name, client.description = clients.clean_details(client_name, description)
+    except ClientFormError as exc:
+        values = {"client_name": client_name, "description": description}
+        return cx.render(
+            "oauth_clients/form.html",
+            status_code=422,
+            client=client,
+            values=values,
+            errors=exc.errors,
+        )
+    await session.commit()
+    return cx.redirect(f"{LIST_URL}?notice=updated")
+
+
+@router.get("/{id_}/delete")
+async def delete_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
+    cx.require_admin()
+    client = await _client(session, cx, id_)
+    return cx.render("oauth_clients/delete.html", client=client)
+
+
+@router.post("/{id_}/delete")
+async def delete(
+    cx: ConsoleDep, session: SessionDep, id_: str, csrf_token: CsrfField = ""
+) -> Response:
+    cx.require_admin()
+    cx.check_csrf(csrf_token)
+    client = await _client(session, cx, id_)
+    await session.delete(client)
+    await session.commit()
+    return cx.redirect(f"{LIST_URL}?notice=deleted")

@@ -1,0 +1,148 @@
+"""What every Control Panel page needs: the signed-in user, CSRF and rendering.
+
+CSRF tokens are HMACs (keyed from ``CLOUDCX_SECRET_KEY``) of the session
+cookie, or before sign-in of a random pre-session cookie — the signed
+double-submit pattern, so no state is stored for anonymous visitors.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from cloudcx.accounts import sessions
+from cloudcx.accounts.models import User, WebSession
+from cloudcx.core import secrets
+from cloudcx.core.encryption import derive_key
+from cloudcx.deps import SessionDep, get_platform, get_tenant
+from cloudcx.tenancy.service import TenantInfo
+
+SESSION_COOKIE = "cx_session"
+PRE_SESSION_COOKIE = "cx_pre"
+CSRF_FIELD = "csrf_token"
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+
+
+class LoginRequired(Exception):
+    """Raised for anonymous visitors of a page that needs a user."""
+
+
+class Forbidden(Exception):
+    """Raised when the signed-in user lacks the role a page needs (403 page)."""
+
+
+class CsrfFailed(Exception):
+    """A POST without the right CSRF token (403 page with a way back)."""
+
+
+@dataclass
+class Console:
+    request: Request
+    tenant: TenantInfo
+    user: User | None
+    web_session: WebSession | None
+    session_cookie: str | None
+    pre_session: str
+    new_pre_session: bool
+    _csrf_key: bytes = field(repr=False, default=b"")
+
+    @property
+    def csrf_token(self) -> str:
+        binding = self.session_cookie or self.pre_session
+        return secrets.sign(self._csrf_key, "csrf", str(self.tenant.id), binding)
+
+    def check_csrf(self, submitted: object) -> None:
+        if not isinstance(submitted, str) or not hmac.compare_digest(
+            submitted.encode(), self.csrf_token.encode()
+        ):
+            raise CsrfFailed
+
+    def require_user(self) -> User:
+        if self.user is None:
+            raise LoginRequired
+        return self.user
+
+    def require_admin(self) -> User:
+        user = self.require_user()
+        if not user.is_admin:
+            raise Forbidden
+        return user
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        response = templates.TemplateResponse(
+            self.request,
+            name,
+            {"cx": self, "user": self.user, "tenant": self.tenant, **context},
+            status_code=status_code,
+        )
+        self.finish(response)
+        return response
+
+    def redirect(self, url: str) -> RedirectResponse:
+        response = RedirectResponse(url, status_code=303)
+        self.finish(response)
+        return response
+
+    def finish(self, response: Response) -> None:
+        if self.new_pre_session:
+            set_cookie(self.request, response, PRE_SESSION_COOKIE, self.pre_session, None)
+
+
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.state.scheme == "https",
+        path="/",
+    )
+
+
+async def get_console(request: Request, session: SessionDep) -> Console:
+    platform = get_platform(request)
+    tenant = get_tenant(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    loaded = await sessions.load(session, tenant.id, cookie) if cookie else None
+    pre = request.cookies.get(PRE_SESSION_COOKIE, "")
+    new_pre = len(pre) < 32 or len(pre) > 128
+    if new_pre:
+        pre = secrets.token(32)
+    return Console(
+        request=request,
+        tenant=tenant,
+        user=loaded[1] if loaded else None,
+        web_session=loaded[0] if loaded else None,
+        session_cookie=cookie if loaded else None,
+        pre_session=pre,
+        new_pre_session=new_pre,
+        _csrf_key=derive_key(platform.settings.resolved_secret_key, "csrf"),
+    )
+
+
+ConsoleDep = Annotated[Console, Depends(get_console)]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: no scheme, no host, no protocol-relative ``//``."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(c in target for c in "\r\n\t\\") or len(target) > 2000:
+        return default
+    return target
+
+
+def login_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?next=" + quote(target, safe="")

@@ -1,0 +1,1 @@
+"""Cross-cutting primitives: secrets, passwords, encryption at rest, HTTP helpers."""

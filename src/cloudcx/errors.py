@@ -1,0 +1,72 @@
+"""The app's generic error handlers: JSON for machines, HTML for people.
+
+OAuth endpoints answer RFC 6749 errors, the API answers RFC 9457 problems and
+the Control Panel answers pages; the choice follows the request path.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from cloudcx.api.errors import validation_problem
+from cloudcx.api.problems import problem_response
+from cloudcx.console.errors import error_page
+from cloudcx.core.responses import OrjsonResponse
+
+log = logging.getLogger("cloudcx")
+
+MACHINE_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/healthz")
+
+
+def _is_machine(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(MACHINE_PREFIXES):
+        return True
+    return "text/html" not in request.headers.get("accept", "")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    response: Response
+    if _is_machine(request):
+        response = problem_response(exc.status_code, str(exc.detail), instance=request.url.path)
+    else:
+        response = error_page(request, exc.status_code, _title(exc.status_code), str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith("/oauth/"):
+        return OrjsonResponse(
+            {"error": "invalid_request", "error_description": "The request is malformed."},
+            status_code=400,
+            headers={"Cache-Control": "no-store"},
+        )
+    if _is_machine(request):
+        return await validation_problem(request, exc)
+    return error_page(request, 400, "The form could not be read", "A field is too long or missing.")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if request.url.path.startswith("/oauth/"):
+        return OrjsonResponse(
+            {"error": "server_error", "error_description": "An unexpected error occurred."},
+            status_code=500,
+            headers={"Cache-Control": "no-store"},
+        )
+    if _is_machine(request):
+        return problem_response(500, "An unexpected error occurred.")
+    return error_page(request, 500, "Something went wrong", "Please try again in a moment.")
+
+
+def _title(status: int) -> str:
+    return {404: "Not found", 405: "Method not allowed"}.get(status, "Request refused")

@@ -1,0 +1,21 @@
+"""Every model, imported once so the metadata is complete (Alembic, tests)."""
+
+from cloudcx.accounts.models import Role, User, WebSession
+from cloudcx.db import Base
+from cloudcx.oauth.models import OAuthClient, SigningKey
+from cloudcx.tenancy.models import Tenant, TenantDomain
+from cloudcx.tickets.models import Ticket
+
+metadata = Base.metadata
+
+__all__ = [
+    "OAuthClient",
+    "Role",
+    "SigningKey",
+    "Tenant",
+    "TenantDomain",
+    "Ticket",
+    "User",
+    "WebSession",
+    "metadata",
+]

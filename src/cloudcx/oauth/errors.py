@@ -1,0 +1,149 @@
+"""OAuth error classes, one per RFC error code.
+
+Each class carries its ``error`` code and HTTP status; raising one anywhere in
+a grant or endpoint is enough for the single handler in ``oauth.routes`` to
+render it as RFC 6749 §5.2 JSON with ``Cache-Control: no-store``.
+``description`` is sent to the client; ``debug`` is for logs and never sent
+(after ory/fosite's split between client-safe and internal text).
+"""
+
+from __future__ import annotations
+
+
+class OAuthError(Exception):
+    error: str = "server_error"
+    status_code: int = 400
+    default_description: str = ""
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        debug: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.description = description or self.default_description
+        self.debug = debug
+        self.headers = headers or {}
+        super().__init__(f"{self.error}: {self.description}")
+
+    def body(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class InvalidRequestError(OAuthError):
+    """https://datatracker.ietf.org/doc/html/rfc6749#section-5.2"""
+
+    error = "invalid_request"
+    default_description = "The request is missing a parameter or is otherwise malformed."
+
+
+class InvalidClientError(OAuthError):
+    """Client authentication failed (unknown client, no or wrong credentials).
+
+    RFC 6749 §5.2: when the client used the "Authorization" header the server
+    MUST answer 401 with a ``WWW-Authenticate`` header naming that scheme.
+    """
+
+    error = "invalid_client"
+    status_code = 401
+    default_description = "Client authentication failed."
+
+    def __init__(self, description: str | None = None, *, basic: bool = False, **kw: str) -> None:
+        super().__init__(description, **kw)  # type: ignore[arg-type]
+        if basic:
+            self.headers["WWW-Authenticate"] = 'Basic realm="oauth"'
+
+
+class InvalidGrantError(OAuthError):
+    error = "invalid_grant"
+    default_description = "The provided authorization grant is invalid, expired or revoked."
+
+
+class UnauthorizedClientError(OAuthError):
+    error = "unauthorized_client"
+    default_description = "The client is not authorized to use this grant type."
+
+
+class UnsupportedGrantTypeError(OAuthError):
+    error = "unsupported_grant_type"
+    default_description = "The grant type is not supported by this server."
+
+
+class InvalidScopeError(OAuthError):
+    error = "invalid_scope"
+    default_description = "The requested scope is invalid, unknown or not allowed."
+
+
+class AccessDeniedError(OAuthError):
+    """https://datatracker.ietf.org/doc/html/rfc6749#section-4.1.2.1"""
+
+    error = "access_denied"
+    status_code = 403
+    default_description = "The resource owner denied the request."
+
+
+class UnsupportedResponseTypeError(OAuthError):
+    error = "unsupported_response_type"
+    default_description = "The response type is not supported."
+
+
+class UnsupportedTokenTypeError(OAuthError):
+    """https://datatracker.ietf.org/doc/html/rfc7009#section-2.2.1"""
+
+    error = "unsupported_token_type"
+    default_description = "Revocation of this token type is not supported."
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status_code = 500
+    default_description = "The server met an unexpected condition."
+
+
+class TemporarilyUnavailableError(OAuthError):
+    error = "temporarily_unavailable"
+    status_code = 503
+    default_description = "The server is temporarily unable to handle the request."
+
+
+class SlowDownError(OAuthError):
+    """Too many attempts: 429 with ``Retry-After`` (used by the brute-force defence)."""
+
+    error = "slow_down"
+    status_code = 429
+    default_description = "Too many requests; retry later."
+
+    def __init__(self, retry_after: int, description: str | None = None) -> None:
+        super().__init__(description, headers={"Retry-After": str(max(1, retry_after))})
+
+
+# --- Resource-server errors (RFC 6750 §3.1) -------------------------------------
+
+
+class BearerError(Exception):
+    """An API request's bearer credential was refused."""
+
+    error: str | None = None
+    status_code = 401
+
+    def __init__(self, description: str = "", scope: str | None = None) -> None:
+        self.description = description
+        self.scope = scope
+        super().__init__(description)
+
+
+class MissingTokenError(BearerError):
+    """No credentials: RFC 6750 §3.1 says the challenge SHOULD carry no error code."""
+
+
+class InvalidTokenError(BearerError):
+    error = "invalid_token"
+
+
+class InsufficientScopeError(BearerError):
+    error = "insufficient_scope"
+    status_code = 403

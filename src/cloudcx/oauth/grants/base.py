@@ -1,0 +1,119 @@
+"""What every grant shares: the request context and the token response.
+
+A grant handler is chosen by ``grant_type`` (see ``registry``), then asked to
+``validate`` (raising only, never issuing) and to ``issue`` the response —
+the same split Authlib and fosite make, so a refused request can never have
+issued anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.accounts.models import User
+from cloudcx.oauth import scopes as scope_catalog
+from cloudcx.oauth import tokens
+from cloudcx.oauth.errors import InvalidScopeError, UnauthorizedClientError
+from cloudcx.oauth.forms import OAuthForm
+from cloudcx.oauth.models import OAuthClient
+from cloudcx.platform import Platform
+from cloudcx.tenancy.service import TenantInfo
+
+
+@dataclass(slots=True)
+class TokenContext:
+    """Everything a grant may look at; grants ask for nothing else."""
+
+    platform: Platform
+    session: AsyncSession
+    tenant: TenantInfo
+    issuer: str
+    client: OAuthClient
+    form: OAuthForm
+    client_ip: str
+    user_agent: str
+
+
+class Grant(Protocol):
+    grant_type: ClassVar[str]
+
+    def __init__(self, ctx: TokenContext) -> None: ...
+
+    async def validate(self) -> None: ...
+
+    async def issue(self) -> dict[str, Any]: ...
+
+
+def require_grant_allowed(client: OAuthClient, grant_type: str) -> None:
+    """RFC 6749 §5.2 ``unauthorized_client``: the client may not use this grant."""
+    if grant_type not in client.grant_types:
+        raise UnauthorizedClientError(f"This client is not allowed to use the {grant_type} grant.")
+
+
+def requested_scopes(ctx: TokenContext) -> list[str]:
+    """The scopes asked for, checked against the catalogue and the client.
+
+    RFC 6749 §3.3: with no ``scope`` the server uses a pre-defined default,
+    here the client's allowed scopes.
+    """
+    asked = scope_catalog.parse(ctx.form.get("scope"))
+    if not asked:
+        return list(ctx.client.scopes)
+    unknown = scope_catalog.unknown(asked)
+    if unknown:
+        raise InvalidScopeError(f"Unknown scope: {' '.join(unknown)}.")
+    refused = [s for s in asked if s not in ctx.client.scopes]
+    if refused:
+        raise InvalidScopeError(f"This client may not request: {' '.join(refused)}.")
+    return asked
+
+
+def user_rights(asked: list[str], user: User) -> str:
+    """Requested ∩ client's ∩ the user's role, or invalid_scope if nothing is left."""
+    granted = scope_catalog.for_role(asked, user.role)
+    if not granted:
+        raise InvalidScopeError("None of the requested scopes is available to this user.")
+    return scope_catalog.join(granted)
+
+
+def access_token_ttl(ctx: TokenContext) -> int:
+    return ctx.client.access_token_ttl or ctx.platform.settings.access_token_ttl
+
+
+def bearer_response(token: tokens.IssuedToken, **extra: Any) -> dict[str, Any]:
+    """RFC 6749 §5.1 successful response."""
+    body: dict[str, Any] = {
+        "access_token": token.value,
+        "token_type": "Bearer",
+        "expires_in": token.expires_in,
+        "scope": token.scope,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def issue_for_user(
+    ctx: TokenContext, user: User, scope: str, grant_id: str | None = None
+) -> tokens.IssuedToken:
+    return tokens.issue(
+        ctx.platform.keys,
+        issuer=ctx.issuer,
+        tenant_id=ctx.tenant.id,
+        subject=str(user.id),
+        client_id=ctx.client.client_id,
+        scope=scope,
+        ttl=access_token_ttl(ctx),
+        user_id=user.id,
+        grant_id=grant_id,
+    )
+
+
+def as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cloudcx.db import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
+from cloudcx.oauth.scopes import DEFAULT_CLIENT_SCOPES
+
+# A new client is the guide's kind: public, allowed the password grant.
+DEFAULT_GRANT_TYPES = ["password"]
+
+
+class OAuthClient(IdMixin, TimestampMixin, Base):
+    """A third-party application registered by a tenant administrator.
+
+    ``client_name`` and ``description`` are what users see when asked to grant
+    access and in their list of connected apps (the guide's words).
+    """
+
+    __tablename__ = "oauth_clients"
+    __table_args__ = (Index("ix_oauth_clients_tenant_created", "tenant_id", "created_at"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    # SHA-256 of the client secret; None for a public client.
+    secret_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_GRANT_TYPES))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_CLIENT_SCOPES))
+    access_token_ttl: Mapped[int | None] = mapped_column(default=None)
+    refresh_token_ttl: Mapped[int | None] = mapped_column(default=None)
+    skip_consent: Mapped[bool] = mapped_column(default=False)
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.secret_digest is not None
+
+    @property
+    def client_type(self) -> str:
+        return "confidential" if self.is_confidential else "public"
+
+
+class SigningKey(TimestampMixin, Base):
+    """A JWS signing key pair. Platform-wide: tokens name their tenant in claims.
+
+    The private key is stored encrypted (``core.encryption``); the public JWK is
+    published in the JWKS until ``expires_at``, i.e. until every token it signed
+    has expired after the key was retired.
+    """
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
+    private_key_encrypted: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,0 +1,81 @@
+"""HTTP endpoints of the authorization server and the one OAuth error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cloudcx.core.responses import OrjsonResponse
+from cloudcx.deps import IssuerDep, PlatformDep, SessionDep, TenantDep
+from cloudcx.oauth import clients
+from cloudcx.oauth.errors import InvalidRequestError, OAuthError
+from cloudcx.oauth.forms import client_credentials, read_form
+from cloudcx.oauth.grants import grant_for
+from cloudcx.oauth.grants.base import TokenContext
+
+log = logging.getLogger("cloudcx.oauth")
+
+router = APIRouter(tags=["OAuth 2.0"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@router.post(
+    "/oauth/token",
+    summary="Token endpoint (RFC 6749 §3.2)",
+    description=(
+        "Send `application/x-www-form-urlencoded`. Password grant: `grant_type=password`, "
+        "`username` (or `email`), `password`, `client_id`, optional `scope`."
+    ),
+    response_model=None,
+)
+async def token_endpoint(
+    request: Request,
+    platform: PlatformDep,
+    session: SessionDep,
+    tenant: TenantDep,
+    issuer: IssuerDep,
+) -> Response:
+    form = await read_form(request)
+    grant_cls = grant_for(form.require("grant_type"))
+    client = await clients.authenticate(session, tenant.id, client_credentials(request, form))
+    grant = grant_cls(
+        TokenContext(
+            platform=platform,
+            session=session,
+            tenant=tenant,
+            issuer=issuer,
+            client=client,
+            form=form,
+            client_ip=request.state.client_ip,
+            user_agent=request.headers.get("user-agent", "")[:300],
+        )
+    )
+    await grant.validate()
+    body = await grant.issue()
+    await session.commit()
+    return OrjsonResponse(body, headers=NO_STORE)
+
+
+@router.get("/.well-known/jwks.json", summary="JSON Web Key Set (RFC 7517)")
+async def jwks(platform: PlatformDep) -> Response:
+    return Response(
+        platform.keys.jwks_json,
+        media_type="application/jwk-set+json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def oauth_error_handler(request: Request, exc: Exception) -> Response:
+    """RFC 6749 §5.2 error response; ``no-store`` like every token response."""
+    assert isinstance(exc, OAuthError)
+    if exc.debug:
+        log.info("oauth error %s: %s", exc.error, exc.debug)
+    return OrjsonResponse(
+        exc.body(), status_code=exc.status_code, headers={**NO_STORE, **exc.headers}
+    )
+
+
+__all__ = ["InvalidRequestError", "oauth_error_handler", "router"]

@@ -1,0 +1,60 @@
+"""The scope catalogue: what each scope allows, in plain words, and who may hold it.
+
+A token's rights are the requested scope ∩ the client's allowed scopes ∩ the
+user's role (DESIGN.md §4). Descriptions are what the consent page shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cloudcx.accounts.models import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    name: str
+    description: str
+    roles: frozenset[Role]
+    # Scopes that make sense without a user (client credentials grant).
+    client_only_ok: bool = True
+
+
+_ALL = frozenset(Role)
+_ADMIN = frozenset({Role.ADMIN})
+
+SCOPES: dict[str, Scope] = {
+    s.name: s
+    for s in (
+        Scope("tickets:read", "View tickets and their conversations", _ALL),
+        Scope("tickets:write", "Create, update and reply to tickets", _ALL),
+        Scope("contacts:read", "View contacts", _ALL),
+        Scope("contacts:write", "Create and update contacts", _ALL),
+        Scope("users:read", "View the list of agents", _ALL),
+        Scope("users:write", "Add agents, change their roles and deactivate them", _ADMIN),
+        Scope("audit:read", "Read the security audit log", _ADMIN),
+        Scope("profile", "See your name, email address and role", _ALL, client_only_ok=False),
+    )
+}
+
+DEFAULT_CLIENT_SCOPES: tuple[str, ...] = tuple(SCOPES)
+
+
+def parse(scope: str | None) -> list[str]:
+    """RFC 6749 §3.3: space-delimited, case-sensitive, order irrelevant."""
+    if not scope:
+        return []
+    return list(dict.fromkeys(scope.split()))
+
+
+def unknown(names: Iterable[str]) -> list[str]:
+    return [n for n in names if n not in SCOPES]
+
+
+def for_role(names: Iterable[str], role: Role) -> list[str]:
+    return [n for n in names if n in SCOPES and role in SCOPES[n].roles]
+
+
+def join(names: Iterable[str]) -> str:
+    return " ".join(sorted(set(names)))

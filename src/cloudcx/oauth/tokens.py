@@ -1,0 +1,160 @@
+"""Access tokens: JWTs in the RFC 9068 profile, issued and verified in memory.
+
+https://datatracker.ietf.org/doc/html/rfc9068
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+
+from cloudcx.core import secrets
+from cloudcx.oauth.errors import InvalidTokenError
+from cloudcx.oauth.keys import KeyRing
+from cloudcx.tenancy.service import TenantInfo
+
+TOKEN_TYPE = "at+jwt"
+# RFC 9068 §4: resource servers MUST accept both spellings of the media type.
+_ACCEPTED_TYP = {"at+jwt", "application/at+jwt"}
+API_AUDIENCE_PATH = "/api/v1"
+CLOCK_SKEW = 30
+_REQUIRED = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "tid"]
+
+
+def audience_for(issuer: str) -> str:
+    """The CX API of the tenant is the token's audience (RFC 9068 §3)."""
+    return issuer + API_AUDIENCE_PATH
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """The verified claims of an access token, as the API sees them."""
+
+    jti: str
+    subject: str
+    client_id: str
+    tenant_id: uuid.UUID
+    scopes: frozenset[str]
+    issued_at: int
+    expires_at: int
+    user_id: uuid.UUID | None
+    grant_id: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    value: str
+    jti: str
+    expires_in: int
+    scope: str
+
+
+def issue(
+    keys: KeyRing,
+    *,
+    issuer: str,
+    tenant_id: uuid.UUID,
+    subject: str,
+    client_id: str,
+    scope: str,
+    ttl: int,
+    user_id: uuid.UUID | None = None,
+    grant_id: str | None = None,
+) -> IssuedToken:
+    if keys.signing is None:
+        raise RuntimeError("no signing key loaded")
+    now = int(time.time())
+    jti = secrets.token(16)
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience_for(issuer),
+        "client_id": client_id,
+        "scope": scope,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": jti,
+        "tid": str(tenant_id),
+    }
+    if user_id is not None:
+        claims["uid"] = str(user_id)
+    if grant_id is not None:
+        claims["gid"] = grant_id
+    value = jwt.encode(
+        claims,
+        keys.signing.key,
+        algorithm=keys.signing.alg,
+        headers={"kid": keys.signing.kid, "typ": TOKEN_TYPE},
+    )
+    return IssuedToken(value=value, jti=jti, expires_in=ttl, scope=scope)
+
+
+def verify(
+    keys: KeyRing,
+    token: str,
+    tenant: TenantInfo,
+    is_revoked: Callable[[AccessToken], bool] | None = None,
+) -> AccessToken:
+    """Check signature, type, lifetime, tenant and audience; raise InvalidTokenError.
+
+    Every failure gives the same client-facing text: which check failed is of
+    use to an attacker, not to a legitimate client.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+        key = keys.verification.get(str(header.get("kid")))
+        if key is None or str(header.get("typ", "")).lower() not in _ACCEPTED_TYP:
+            raise InvalidTokenError("The access token is invalid or has expired.")
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[key.alg],
+            options={"require": _REQUIRED, "verify_aud": False},
+            leeway=CLOCK_SKEW,
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidTokenError("The access token is invalid or has expired.") from exc
+    if claims.get("tid") != str(tenant.id) or not _audience_ok(claims.get("aud"), tenant):
+        raise InvalidTokenError("The access token is invalid or has expired.")
+    access = _to_access_token(claims)
+    if is_revoked is not None and is_revoked(access):
+        raise InvalidTokenError("The access token has been revoked.")
+    return access
+
+
+def _audience_ok(aud: Any, tenant: TenantInfo) -> bool:
+    # A tenant answers on several domains; any of them names the same API.
+    audiences = aud if isinstance(aud, list) else [aud]
+    for value in audiences:
+        if not isinstance(value, str):
+            continue
+        parts = urlsplit(value)
+        if parts.path == API_AUDIENCE_PATH and (parts.hostname or "") in tenant.domains:
+            return True
+    return False
+
+
+def _to_access_token(claims: dict[str, Any]) -> AccessToken:
+    try:
+        uid = claims.get("uid")
+        return AccessToken(
+            jti=str(claims["jti"]),
+            subject=str(claims["sub"]),
+            client_id=str(claims["client_id"]),
+            tenant_id=uuid.UUID(str(claims["tid"])),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            issued_at=int(claims["iat"]),
+            expires_at=int(claims["exp"]),
+            user_id=uuid.UUID(str(uid)) if uid else None,
+            grant_id=str(claims["gid"]) if claims.get("gid") else None,
+            claims=claims,
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidTokenError("The access token is invalid or has expired.") from exc

@@ -1,0 +1,79 @@
+"""The running platform: the long-lived objects one process shares across requests.
+
+Everything here is either configuration or a cache of the database; nothing
+that matters lives only in one process (DESIGN.md §3), which is what lets any
+number of identical processes serve behind a load balancer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cloudcx.config import Settings
+from cloudcx.core.passwords import Passwords
+from cloudcx.db import create_engine, create_sessionmaker
+from cloudcx.oauth import keys as signing_keys
+from cloudcx.oauth.keys import KeyRing
+from cloudcx.tenancy.service import TenantDirectory
+
+log = logging.getLogger("cloudcx")
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    passwords: Passwords
+    keys: KeyRing
+    tenants: TenantDirectory
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Platform:
+        engine = engine or create_engine(settings.db_url)
+        maker = create_sessionmaker(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=maker,
+            passwords=Passwords(
+                settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+            ),
+            keys=KeyRing(maker, settings.resolved_secret_key),
+            tenants=TenantDirectory(maker, settings.cache_ttl),
+        )
+
+    async def start(self) -> None:
+        async with self.sessionmaker() as session:
+            await signing_keys.ensure_key(
+                session, self.settings.resolved_secret_key, self.settings.signing_alg
+            )
+            await session.commit()
+        await self.keys.refresh()
+        self._tasks.append(asyncio.create_task(self._refresh_keys(), name="cloudcx-keys"))
+
+    async def stop(self, dispose_engine: bool = True) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if dispose_engine:
+            await self.engine.dispose()
+
+    async def _refresh_keys(self) -> None:
+        """Pick up keys rotated by another process (or the CLI)."""
+        interval = max(self.settings.cache_ttl, 1.0)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.keys.refresh()
+            except Exception:  # keep serving with the keys already loaded
+                log.exception("signing key refresh failed")

@@ -1,0 +1,1 @@
+"""Tenants and the domains that reach them (DESIGN.md §2)."""

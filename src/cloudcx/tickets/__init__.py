@@ -1,0 +1,1 @@
+"""Tickets: the requests customers raise and agents work."""
