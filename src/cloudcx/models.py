@@ -2,7 +2,7 @@
 
 from cloudcx.accounts.models import Role, User, WebSession
 from cloudcx.db import Base
-from cloudcx.oauth.models import OAuthClient, SigningKey
+from cloudcx.oauth.models import OAuthClient, Revocation, SigningKey
 from cloudcx.tenancy.models import Tenant, TenantDomain
 from cloudcx.tickets.models import Ticket
 
@@ -10,6 +10,7 @@ metadata = Base.metadata
 
 __all__ = [
     "OAuthClient",
+    "Revocation",
     "Role",
     "SigningKey",
     "Tenant",

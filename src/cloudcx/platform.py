@@ -19,6 +19,7 @@ from cloudcx.core.passwords import Passwords
 from cloudcx.db import create_engine, create_sessionmaker
 from cloudcx.oauth import keys as signing_keys
 from cloudcx.oauth.keys import KeyRing
+from cloudcx.oauth.revocation import RevocationSet
 from cloudcx.tenancy.service import TenantDirectory
 
 log = logging.getLogger("cloudcx")
@@ -32,6 +33,7 @@ class Platform:
     passwords: Passwords
     keys: KeyRing
     tenants: TenantDirectory
+    revocations: RevocationSet
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -47,6 +49,7 @@ class Platform:
             ),
             keys=KeyRing(maker, settings.resolved_secret_key),
             tenants=TenantDirectory(maker, settings.cache_ttl),
+            revocations=RevocationSet(maker),
         )
 
     async def start(self) -> None:
@@ -56,7 +59,11 @@ class Platform:
             )
             await session.commit()
         await self.keys.refresh()
+        await self.revocations.refresh()
         self._tasks.append(asyncio.create_task(self._refresh_keys(), name="cloudcx-keys"))
+        self._tasks.append(
+            asyncio.create_task(self._refresh_revocations(), name="cloudcx-revocations")
+        )
 
     async def stop(self, dispose_engine: bool = True) -> None:
         for task in self._tasks:
@@ -77,3 +84,12 @@ class Platform:
                 await self.keys.refresh()
             except Exception:  # keep serving with the keys already loaded
                 log.exception("signing key refresh failed")
+
+    async def _refresh_revocations(self) -> None:
+        """Mirror new revocations so every process refuses them within a second."""
+        while True:
+            await asyncio.sleep(self.settings.revocation_poll_interval)
+            try:
+                await self.revocations.refresh()
+            except Exception:  # a database hiccup must not stop the loop
+                log.exception("revocation refresh failed")

@@ -39,7 +39,9 @@ async def current_token(
     if scheme.lower() != "bearer" or not credentials or " " in credentials:
         raise InvalidTokenError("The Authorization header must be 'Bearer <token>'.")
     platform = get_platform(request)
-    token = tokens.verify(platform.keys, credentials, get_tenant(request))
+    token = tokens.verify(
+        platform.keys, credentials, get_tenant(request), platform.revocations.is_revoked
+    )
     request.state.access_token = token
     return token
 

@@ -67,3 +67,23 @@ class SigningKey(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Revocation(Base):
+    """One revoked thing: an access token (by ``jti``), a grant, a client or a user.
+
+    Access tokens are JWTs checked without a database query, so revoking one
+    means every process must learn of it: each process mirrors the recent rows
+    of this table in memory (``oauth.revocation``). A row can be dropped once
+    every token it could match has expired (``expires_at``).
+    """
+
+    __tablename__ = "revocations"
+    __table_args__ = (Index("ix_revocations_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

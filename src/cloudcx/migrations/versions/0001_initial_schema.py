@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 15:00:23.012270
+Create Date: 2026-11-29 15:03:12.192692
 """
 
 from __future__ import annotations
@@ -40,6 +40,25 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
     )
+    op.create_table(
+        "revocations",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=128), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_revocations_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_revocations")),
+    )
+    with op.batch_alter_table("revocations", schema=None) as batch_op:
+        batch_op.create_index("ix_revocations_created", ["created_at"], unique=False)
+
     op.create_table(
         "tenant_domains",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -217,6 +236,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tenant_domains_tenant_id"))
 
     op.drop_table("tenant_domains")
+    with op.batch_alter_table("revocations", schema=None) as batch_op:
+        batch_op.drop_index("ix_revocations_created")
+
+    op.drop_table("revocations")
     op.drop_table("tenants")
     op.drop_table("signing_keys")
     # ### end Alembic commands ###

@@ -1,0 +1,131 @@
+"""Immediate revocation of stateless access tokens (DESIGN.md §4).
+
+Revoking writes a row to ``revocations``; every process keeps an in-memory
+view of the live rows and refreshes it every ``revocation_poll_interval``
+seconds (one small indexed query), so the bearer check itself never touches
+the database and a revocation is refused everywhere within about a second.
+
+What can be revoked:
+- ``token``: one access token, by ``jti``;
+- ``grant``: every token carrying that grant id (``gid`` claim), e.g. a
+  refresh-token family or a user's consent to a client;
+- ``client``: every token of a client issued up to the revocation time;
+- ``user``: every token of a user issued up to the revocation time.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloudcx.db import utcnow
+from cloudcx.oauth.models import Revocation
+from cloudcx.oauth.tokens import AccessToken
+
+# Rows are re-read for this long after their creation: on PostgreSQL a row
+# with a lower id can commit after one with a higher id, so "id > last seen"
+# alone could miss it.
+_OVERLAP = timedelta(seconds=30)
+
+
+class Kind(StrEnum):
+    TOKEN = "token"
+    GRANT = "grant"
+    CLIENT = "client"
+    USER = "user"
+
+
+async def revoke(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    kind: Kind,
+    value: str,
+    *,
+    lifetime: int = 86400,
+) -> None:
+    """Record a revocation; the caller commits. ``lifetime`` bounds the tokens it covers."""
+    now = utcnow()
+    session.add(
+        Revocation(
+            tenant_id=tenant_id,
+            kind=kind.value,
+            value=value,
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime + 60),
+        )
+    )
+    await session.flush()
+
+
+class RevocationSet:
+    """This process's mirror of the ``revocations`` table."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._tokens: set[str] = set()
+        self._grants: set[str] = set()
+        # subject → latest revocation time (epoch seconds)
+        self._clients: dict[str, float] = {}
+        self._users: dict[str, float] = {}
+        self._seen: set[int] = set()
+        self._since: datetime | None = None
+        self.refreshed_at = 0.0
+
+    def is_revoked(self, token: AccessToken) -> bool:
+        if token.jti in self._tokens:
+            return True
+        if token.grant_id is not None and token.grant_id in self._grants:
+            return True
+        cut = self._clients.get(token.client_id)
+        if cut is not None and token.issued_at <= cut:
+            return True
+        if token.user_id is not None:
+            cut = self._users.get(str(token.user_id))
+            if cut is not None and token.issued_at <= cut:
+                return True
+        return False
+
+    def apply(self, row: Revocation) -> None:
+        if row.id in self._seen:
+            return
+        self._seen.add(row.id)
+        if row.kind == Kind.TOKEN:
+            self._tokens.add(row.value)
+        elif row.kind == Kind.GRANT:
+            self._grants.add(row.value)
+        else:
+            target = self._clients if row.kind == Kind.CLIENT else self._users
+            at = row.created_at.timestamp()
+            target[row.value] = max(at, target.get(row.value, 0.0))
+
+    async def refresh(self) -> None:
+        now = utcnow()
+        full = self._since is None or len(self._seen) > 100_000
+        async with self._sessionmaker() as session:
+            query = select(Revocation).where(Revocation.expires_at > now)
+            if not full and self._since is not None:
+                query = query.where(Revocation.created_at >= self._since - _OVERLAP)
+            rows = (await session.scalars(query)).all()
+        if full:
+            self._reset()
+        for row in rows:
+            self.apply(row)
+        self._since = now
+        self.refreshed_at = time.monotonic()
+
+    def _reset(self) -> None:
+        self._tokens.clear()
+        self._grants.clear()
+        self._clients.clear()
+        self._users.clear()
+        self._seen.clear()
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    result = await session.execute(delete(Revocation).where(Revocation.expires_at <= utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
