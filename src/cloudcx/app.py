@@ -23,6 +23,7 @@ from cloudcx.console import oauth_clients as console_oauth_clients
 from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
 from cloudcx.core.headers import SecurityHeadersMiddleware
 from cloudcx.core.responses import OrjsonResponse
+from cloudcx.oauth import authorize_endpoint, introspection, metadata, revocation_endpoint
 from cloudcx.oauth import routes as oauth_routes
 from cloudcx.oauth.errors import BearerError, OAuthError
 from cloudcx.platform import Platform
@@ -33,6 +34,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 ROUTERS = (
     oauth_routes.router,
+    authorize_endpoint.router,
+    revocation_endpoint.router,
+    introspection.router,
+    metadata.router,
     me.router,
     tickets_api.router,
     console_auth.router,

@@ -2,14 +2,24 @@
 
 from cloudcx.accounts.models import Role, User, WebSession
 from cloudcx.db import Base
-from cloudcx.oauth.models import OAuthClient, Revocation, SigningKey
+from cloudcx.oauth.models import (
+    AuthorizationCode,
+    OAuthClient,
+    OAuthConsent,
+    RefreshToken,
+    Revocation,
+    SigningKey,
+)
 from cloudcx.tenancy.models import Tenant, TenantDomain
 from cloudcx.tickets.models import Ticket
 
 metadata = Base.metadata
 
 __all__ = [
+    "AuthorizationCode",
     "OAuthClient",
+    "OAuthConsent",
+    "RefreshToken",
     "Revocation",
     "Role",
     "SigningKey",

@@ -87,3 +87,78 @@ class Revocation(Base):
     value: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OAuthConsent(IdMixin, TimestampMixin, Base):
+    """A user's grant of access to a client: one row per user and client.
+
+    It is what the user's Connected apps page lists (``created_at`` is when the
+    app was first granted access) and what lets a client skip the consent page
+    when it asks for no more than was already granted.
+    """
+
+    __tablename__ = "oauth_consents"
+    __table_args__ = (
+        Index("uq_oauth_consents_user_client", "user_id", "client_pk", unique=True),
+        Index("ix_oauth_consents_client", "client_pk"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class AuthorizationCode(Base):
+    """An authorization code (RFC 6749 §4.1.2), stored only as its SHA-256 digest.
+
+    Bound to the client, redirect URI, user, scope and PKCE challenge. ``used_at``
+    makes it single use; ``family_id`` names the tokens issued from it so that a
+    second use can revoke them (§4.1.2).
+    """
+
+    __tablename__ = "oauth_authorization_codes"
+
+    code_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    client_pk: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    # §4.1.3: the token request must repeat redirect_uri only if the request had it.
+    redirect_uri_sent: Mapped[bool] = mapped_column(default=True)
+    scope: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    family_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class RefreshToken(IdMixin, TimestampMixin, Base):
+    """A refresh token (RFC 6749 §6), stored only as its SHA-256 digest.
+
+    Every use rotates it: the presented row gets ``rotated_at`` and a new row of
+    the same ``family_id`` is issued. Presenting a rotated token again means it
+    was copied, so the whole family is revoked (RFC 9700 §4.14.2).
+    """
+
+    __tablename__ = "oauth_refresh_tokens"
+    __table_args__ = (
+        Index("ix_oauth_refresh_tokens_family", "family_id"),
+        Index("ix_oauth_refresh_tokens_client", "client_pk"),
+    )
+
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[uuid.UUID] = mapped_column()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    client_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -10,7 +10,10 @@ What can be revoked:
 - ``grant``: every token carrying that grant id (``gid`` claim), e.g. a
   refresh-token family or a user's consent to a client;
 - ``client``: every token of a client issued up to the revocation time;
-- ``user``: every token of a user issued up to the revocation time.
+- ``user``: every token of a user issued up to the revocation time;
+- ``consent``: every token of one user at one client issued up to the
+  revocation time (value ``consent_key(client_id, user_id)``), which is how
+  Connected apps' "Revoke access" ends tokens that carry no grant id.
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ class Kind(StrEnum):
     GRANT = "grant"
     CLIENT = "client"
     USER = "user"
+    CONSENT = "consent"
+
+
+def consent_key(client_id: str, user_id: uuid.UUID | str) -> str:
+    return f"{client_id} {user_id}"
 
 
 async def revoke(
@@ -72,6 +80,7 @@ class RevocationSet:
         # subject → latest revocation time (epoch seconds)
         self._clients: dict[str, float] = {}
         self._users: dict[str, float] = {}
+        self._consents: dict[str, float] = {}
         self._seen: set[int] = set()
         self._since: datetime | None = None
         self.refreshed_at = 0.0
@@ -88,6 +97,9 @@ class RevocationSet:
             cut = self._users.get(str(token.user_id))
             if cut is not None and token.issued_at <= cut:
                 return True
+            cut = self._consents.get(consent_key(token.client_id, token.user_id))
+            if cut is not None and token.issued_at <= cut:
+                return True
         return False
 
     def apply(self, row: Revocation) -> None:
@@ -99,7 +111,11 @@ class RevocationSet:
         elif row.kind == Kind.GRANT:
             self._grants.add(row.value)
         else:
-            target = self._clients if row.kind == Kind.CLIENT else self._users
+            cuts: dict[str, dict[str, float]] = {
+                Kind.CLIENT: self._clients,
+                Kind.CONSENT: self._consents,
+            }
+            target = cuts.get(row.kind, self._users)
             at = row.created_at.timestamp()
             target[row.value] = max(at, target.get(row.value, 0.0))
 
@@ -123,6 +139,7 @@ class RevocationSet:
         self._grants.clear()
         self._clients.clear()
         self._users.clear()
+        self._consents.clear()
         self._seen.clear()
 
 

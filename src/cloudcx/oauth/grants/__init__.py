@@ -6,11 +6,17 @@ Turning a grant on is one line in ``GRANTS``.
 from __future__ import annotations
 
 from cloudcx.oauth.errors import UnsupportedGrantTypeError
+from cloudcx.oauth.grants.authorization_code import AuthorizationCodeGrant
 from cloudcx.oauth.grants.base import Grant
+from cloudcx.oauth.grants.client_credentials import ClientCredentialsGrant
 from cloudcx.oauth.grants.password import PasswordGrant
+from cloudcx.oauth.grants.refresh_token import RefreshTokenGrant
 
 GRANTS: dict[str, type[Grant]] = {
     PasswordGrant.grant_type: PasswordGrant,
+    AuthorizationCodeGrant.grant_type: AuthorizationCodeGrant,
+    RefreshTokenGrant.grant_type: RefreshTokenGrant,
+    ClientCredentialsGrant.grant_type: ClientCredentialsGrant,
 }
 
 

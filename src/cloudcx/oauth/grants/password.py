@@ -9,15 +9,15 @@ from typing import Any, ClassVar
 
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import User
+from cloudcx.oauth import consents
 from cloudcx.oauth.errors import InvalidGrantError, InvalidRequestError
 from cloudcx.oauth.grants.base import (
     TokenContext,
-    bearer_response,
-    issue_for_user,
     requested_scopes,
     require_grant_allowed,
     user_rights,
 )
+from cloudcx.oauth.grants.issuing import user_token_response
 
 # One text for unknown email, wrong password and inactive user: the response
 # must not reveal which accounts exist.
@@ -66,6 +66,11 @@ class PasswordGrant:
         self.scope = user_rights(asked, user)
 
     async def issue(self) -> dict[str, Any]:
+        """Handing an app one's password grants it access: it joins Connected apps,
+        and gets a refresh token when the client is allowed one (RFC 6749 §4.3.3)."""
         assert self.user is not None
-        token = issue_for_user(self.ctx, self.user, self.scope)
-        return bearer_response(token)
+        ctx = self.ctx
+        await consents.record(
+            ctx.session, ctx.tenant.id, self.user.id, ctx.client, self.scope.split()
+        )
+        return await user_token_response(ctx, self.user, self.scope)

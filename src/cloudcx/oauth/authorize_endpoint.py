@@ -1,0 +1,138 @@
+"""``/oauth/authorize``: the authorization endpoint and its consent page.
+
+https://datatracker.ietf.org/doc/html/rfc6749#section-4.1.1 with PKCE
+(RFC 7636). The consent page cannot be framed (global ``frame-ancestors
+'none'`` and ``X-Frame-Options: DENY``), is never cached, and its form carries
+a CSRF token; the POST re-validates every parameter instead of trusting it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.accounts.models import User
+from cloudcx.console.errors import error_page
+from cloudcx.console.web import Console, ConsoleDep
+from cloudcx.deps import IssuerDep, PlatformDep, SessionDep
+from cloudcx.oauth import consents
+from cloudcx.oauth import scopes as scope_catalog
+from cloudcx.oauth.authorization import (
+    PARAMS,
+    AuthorizationRequest,
+    UntrustedRedirect,
+    create_code,
+    error_redirect,
+    read_params,
+    redirect_to,
+    trusted_client,
+    validate,
+)
+from cloudcx.oauth.errors import AccessDeniedError, OAuthError
+from cloudcx.oauth.grants.base import user_rights
+from cloudcx.platform import Platform
+
+router = APIRouter(include_in_schema=False)
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _untrusted(request: Request) -> Response:
+    response = error_page(
+        request,
+        400,
+        "This sign-in request is not valid",
+        "The application sent an unknown Client ID or a redirect address that is not "
+        "registered for it. Contact the application's developer.",
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _redirect(url: str, status: int) -> Response:
+    return RedirectResponse(url, status_code=status, headers=NO_STORE)
+
+
+@router.get("/oauth/authorize")
+async def authorize(
+    request: Request, cx: ConsoleDep, session: SessionDep, platform: PlatformDep, issuer: IssuerDep
+) -> Response:
+    """RFC 6749 §4.1.1: show the consent page (or skip it when allowed)."""
+    pairs = parse_qsl(request.url.query, keep_blank_values=True)
+    params, repeated = read_params(pairs)
+    try:
+        client, redirect_uri = await trusted_client(session, cx.tenant.id, params, repeated)
+    except UntrustedRedirect:
+        return _untrusted(request)
+    state = None if "state" in repeated else params.get("state")
+    try:
+        req = validate(client, redirect_uri, params, repeated)
+        user = cx.require_user()
+        scope = user_rights(req.scopes, user)
+        granted = await consents.find(session, cx.tenant.id, user.id, client)
+        if client.skip_consent and consents.covers(granted, scope.split()):
+            return await _approve(cx, session, platform, issuer, req, user, scope, 302)
+    except OAuthError as exc:
+        return _redirect(error_redirect(redirect_uri, exc, state, issuer), 302)
+    return _consent_page(cx, req, params, scope)
+
+
+def _consent_page(
+    cx: Console, req: AuthorizationRequest, params: dict[str, str], scope: str
+) -> Response:
+    response = cx.render(
+        "oauth/consent.html",
+        client=req.client,
+        scopes=[scope_catalog.SCOPES[s] for s in scope.split()],
+        hidden=req.hidden_fields(params),
+        redirect_host=urlsplit(req.redirect_uri).netloc,
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.post("/oauth/authorize")
+async def decide(
+    request: Request, cx: ConsoleDep, session: SessionDep, platform: PlatformDep, issuer: IssuerDep
+) -> Response:
+    """The consent form: Allow issues a code (§4.1.2), Deny sends access_denied."""
+    form = await request.form()
+    cx.check_csrf(form.get("csrf_token"))
+    pairs = [(k, v) for k, v in form.multi_items() if k in PARAMS and isinstance(v, str)]
+    params, repeated = read_params(pairs)
+    try:
+        client, redirect_uri = await trusted_client(session, cx.tenant.id, params, repeated)
+    except UntrustedRedirect:
+        return _untrusted(request)
+    state = None if "state" in repeated else params.get("state")
+    try:
+        req = validate(client, redirect_uri, params, repeated)
+        user = cx.require_user()
+        scope = user_rights(req.scopes, user)
+        if form.get("decision") != "allow":
+            raise AccessDeniedError("The user denied access.")
+        return await _approve(cx, session, platform, issuer, req, user, scope, 303)
+    except OAuthError as exc:
+        return _redirect(error_redirect(redirect_uri, exc, state, issuer), 303)
+
+
+async def _approve(
+    cx: Console,
+    session: AsyncSession,
+    platform: Platform,
+    issuer: str,
+    req: AuthorizationRequest,
+    user: User,
+    scope: str,
+    status: int,
+) -> Response:
+    await consents.record(session, cx.tenant.id, user.id, req.client, scope.split())
+    code = await create_code(session, req, user.id, scope, platform.settings.authorization_code_ttl)
+    await session.commit()
+    url = redirect_to(req.redirect_uri, {"code": code, "state": req.state, "iss": issuer})
+    response = _redirect(url, status)
+    cx.finish(response)
+    return response

@@ -1,0 +1,153 @@
+"""Users' grants of access to clients: what Connected apps lists and revokes.
+
+A consent is recorded when a user clicks Allow on the consent page, and when a
+user hands an application their password (the guide's password grant): both
+give the application access to the account, so both appear among the user's
+connected apps and both end with "Revoke access".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.db import utcnow
+from cloudcx.oauth import revocation
+from cloudcx.oauth.models import AuthorizationCode, OAuthClient, OAuthConsent, RefreshToken
+from cloudcx.oauth.revocation import Kind, consent_key
+
+# Revocations must outlive every access token they cover (the longest lifetime).
+MAX_ACCESS_TOKEN_TTL = 86400
+
+
+async def find(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: OAuthClient
+) -> OAuthConsent | None:
+    return await session.scalar(
+        select(OAuthConsent).where(
+            OAuthConsent.tenant_id == tenant_id,
+            OAuthConsent.user_id == user_id,
+            OAuthConsent.client_pk == client.id,
+        )
+    )
+
+
+def covers(consent: OAuthConsent | None, scopes: Iterable[str]) -> bool:
+    """Does an earlier grant include every one of ``scopes``?"""
+    return consent is not None and set(scopes) <= set(consent.scopes)
+
+
+async def record(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    client: OAuthClient,
+    scopes: Iterable[str],
+) -> OAuthConsent:
+    """Create or widen the user's grant to ``client``; marks it used now."""
+    consent = await find(session, tenant_id, user_id, client)
+    now = utcnow()
+    if consent is None:
+        consent = OAuthConsent(tenant_id=tenant_id, user_id=user_id, client_pk=client.id, scopes=[])
+        session.add(consent)
+    consent.scopes = sorted(set(consent.scopes) | set(scopes))
+    consent.last_used_at = now
+    await session.flush()
+    return consent
+
+
+async def touch(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: OAuthClient
+) -> None:
+    """Record that the app used its access (the Connected apps "last used")."""
+    consent = await find(session, tenant_id, user_id, client)
+    if consent is not None:
+        consent.last_used_at = utcnow()
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedApp:
+    consent_id: uuid.UUID
+    client_name: str
+    description: str
+    scopes: list[str]
+    first_granted: datetime
+    last_used: datetime | None
+
+
+async def connected_apps(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+) -> list[ConnectedApp]:
+    rows = await session.execute(
+        select(OAuthConsent, OAuthClient)
+        .join(OAuthClient, OAuthClient.id == OAuthConsent.client_pk)
+        .where(OAuthConsent.tenant_id == tenant_id, OAuthConsent.user_id == user_id)
+        .order_by(OAuthClient.client_name, OAuthConsent.id)
+    )
+    return [
+        ConnectedApp(c.id, cl.client_name, cl.description, c.scopes, c.created_at, c.last_used_at)
+        for c, cl in rows.tuples()
+    ]
+
+
+async def count_for_client(session: AsyncSession, client: OAuthClient) -> int:
+    total = await session.scalar(
+        select(func.count()).select_from(OAuthConsent).where(OAuthConsent.client_pk == client.id)
+    )
+    return int(total or 0)
+
+
+async def revoke(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, consent_id: uuid.UUID
+) -> bool:
+    """End a user's grant: its refresh tokens, codes and (at once) access tokens.
+
+    Returns False when no such grant belongs to this user in this tenant.
+    """
+    row = await session.execute(
+        select(OAuthConsent, OAuthClient)
+        .join(OAuthClient, OAuthClient.id == OAuthConsent.client_pk)
+        .where(
+            OAuthConsent.id == consent_id,
+            OAuthConsent.tenant_id == tenant_id,
+            OAuthConsent.user_id == user_id,
+        )
+    )
+    found = row.first()
+    if found is None:
+        return False
+    consent, client = found.tuple()
+    await _forget_tokens(session, client, user_id)
+    await revocation.revoke(
+        session,
+        tenant_id,
+        Kind.CONSENT,
+        consent_key(client.client_id, user_id),
+        lifetime=MAX_ACCESS_TOKEN_TTL,
+    )
+    await session.delete(consent)
+    return True
+
+
+async def revoke_client_tokens(session: AsyncSession, client: OAuthClient) -> None:
+    """Every token of a client ends at once (disable, delete, "Revoke all tokens")."""
+    await _forget_tokens(session, client, None)
+    await revocation.revoke(
+        session, client.tenant_id, Kind.CLIENT, client.client_id, lifetime=MAX_ACCESS_TOKEN_TTL
+    )
+
+
+async def _forget_tokens(
+    session: AsyncSession, client: OAuthClient, user_id: uuid.UUID | None
+) -> None:
+    """Delete refresh tokens and unused codes; access tokens need a revocation row."""
+    for model in (RefreshToken, AuthorizationCode):
+        query = delete(model).where(model.client_pk == client.id)
+        if user_id is not None:
+            query = query.where(model.user_id == user_id)
+        await session.execute(query)

@@ -1,0 +1,65 @@
+"""Client Credentials grant: a confidential client acting on its own behalf.
+
+https://datatracker.ietf.org/doc/html/rfc6749#section-4.4
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from cloudcx.oauth import scopes as scope_catalog
+from cloudcx.oauth import tokens
+from cloudcx.oauth.errors import InvalidScopeError, UnauthorizedClientError
+from cloudcx.oauth.grants.base import (
+    TokenContext,
+    access_token_ttl,
+    bearer_response,
+    require_grant_allowed,
+)
+
+
+class ClientCredentialsGrant:
+    """``grant_type=client_credentials``.
+
+    §4.4: "The client credentials grant type MUST only be used by confidential
+    clients." The token's subject is the client, and its scopes are limited to
+    the client's allowed scopes that make sense without a user. §4.4.3: "A
+    refresh token SHOULD NOT be included."
+    """
+
+    grant_type: ClassVar[str] = "client_credentials"
+
+    def __init__(self, ctx: TokenContext) -> None:
+        self.ctx = ctx
+        self.scope = ""
+
+    async def validate(self) -> None:
+        client = self.ctx.client
+        require_grant_allowed(client, self.grant_type)
+        if not client.is_confidential:
+            raise UnauthorizedClientError("Only confidential clients may use this grant.")
+        allowed = [s for s in client.scopes if s in scope_catalog.SCOPES]
+        allowed = [s for s in allowed if scope_catalog.SCOPES[s].client_only_ok]
+        asked = scope_catalog.parse(self.ctx.form.get("scope"))
+        if scope_catalog.unknown(asked):
+            raise InvalidScopeError(f"Unknown scope: {' '.join(scope_catalog.unknown(asked))}.")
+        refused = [s for s in asked if s not in allowed]
+        if refused:
+            raise InvalidScopeError(f"This client may not request: {' '.join(refused)}.")
+        granted = asked or allowed
+        if not granted:
+            raise InvalidScopeError("This client has no scope usable without a user.")
+        self.scope = scope_catalog.join(granted)
+
+    async def issue(self) -> dict[str, Any]:
+        ctx = self.ctx
+        token = tokens.issue(
+            ctx.platform.keys,
+            issuer=ctx.issuer,
+            tenant_id=ctx.tenant.id,
+            subject=ctx.client.client_id,
+            client_id=ctx.client.client_id,
+            scope=self.scope,
+            ttl=access_token_ttl(ctx),
+        )
+        return bearer_response(token)

@@ -1,0 +1,93 @@
+"""Refresh Token grant with rotation and reuse detection.
+
+https://datatracker.ietf.org/doc/html/rfc6749#section-6 and
+https://datatracker.ietf.org/doc/html/rfc9700#section-4.14.2
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from cloudcx.accounts import service as accounts
+from cloudcx.accounts.models import User
+from cloudcx.oauth import consents, refresh_tokens
+from cloudcx.oauth import scopes as scope_catalog
+from cloudcx.oauth.errors import InvalidGrantError, InvalidScopeError
+from cloudcx.oauth.grants.base import TokenContext, require_grant_allowed
+from cloudcx.oauth.grants.issuing import user_token_response
+from cloudcx.oauth.models import RefreshToken
+
+INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
+
+
+class RefreshTokenGrant:
+    """``grant_type=refresh_token``: a new access token and a new refresh token.
+
+    RFC 9700 §4.14.2: with rotation, "if a refresh token is compromised and
+    subsequently used by both the attacker and the legitimate client, one of
+    them will present an invalidated refresh token, which will inform the
+    authorization server of the breach" — the whole family is then revoked.
+    """
+
+    grant_type: ClassVar[str] = "refresh_token"
+
+    def __init__(self, ctx: TokenContext) -> None:
+        self.ctx = ctx
+        self.row: RefreshToken | None = None
+        self.user: User | None = None
+        self.scope = ""
+
+    async def validate(self) -> None:
+        ctx = self.ctx
+        require_grant_allowed(ctx.client, self.grant_type)
+        value = ctx.form.require("refresh_token")
+        row = await refresh_tokens.find(ctx.session, ctx.tenant.id, value)
+        # §6: the refresh token must have been issued to the authenticated client.
+        if row is None or row.client_pk != ctx.client.id or row.revoked_at is not None:
+            raise InvalidGrantError(INVALID_REFRESH)
+        if row.rotated_at is not None:
+            await self._reused(row)
+        if not refresh_tokens.is_usable(row):
+            raise InvalidGrantError(INVALID_REFRESH)
+        self.scope = self._narrowed(row)
+        user = await accounts.get_user(ctx.session, ctx.tenant.id, row.user_id)
+        if user is None or not user.is_active:
+            raise InvalidGrantError(INVALID_REFRESH)
+        self.scope = self._still_allowed(user)
+        if not await refresh_tokens.mark_rotated(ctx.session, row):
+            await self._reused(row)
+        self.row, self.user = row, user
+
+    def _narrowed(self, row: RefreshToken) -> str:
+        """§6: the scope "MUST NOT include any scope not originally granted"."""
+        asked = scope_catalog.parse(self.ctx.form.get("scope"))
+        if not asked:
+            return row.scope
+        unknown = scope_catalog.unknown(asked)
+        if unknown:
+            raise InvalidScopeError(f"Unknown scope: {' '.join(unknown)}.")
+        wider = [s for s in asked if s not in row.scope.split()]
+        if wider:
+            raise InvalidScopeError(f"Not originally granted: {' '.join(wider)}.")
+        return scope_catalog.join(asked)
+
+    def _still_allowed(self, user: User) -> str:
+        """The client's scopes or the user's role may have shrunk since the grant."""
+        allowed = [s for s in self.scope.split() if s in self.ctx.client.scopes]
+        kept = scope_catalog.for_role(allowed, user.role)
+        if not kept:
+            raise InvalidGrantError("No granted scope is still allowed.")
+        return scope_catalog.join(kept)
+
+    async def _reused(self, row: RefreshToken) -> None:
+        await refresh_tokens.revoke_family(
+            self.ctx.session, self.ctx.tenant.id, row.family_id, "rotated refresh token reused"
+        )
+        await self.ctx.session.commit()
+        raise InvalidGrantError(INVALID_REFRESH)
+
+    async def issue(self) -> dict[str, Any]:
+        assert self.row is not None and self.user is not None
+        ctx = self.ctx
+        await consents.touch(ctx.session, ctx.tenant.id, self.user.id, ctx.client)
+        return await user_token_response(ctx, self.user, self.scope, self.row.family_id)

@@ -1,0 +1,78 @@
+"""``POST /oauth/introspect``: OAuth 2.0 Token Introspection.
+
+https://datatracker.ietf.org/doc/html/rfc7662
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cloudcx.core.responses import OrjsonResponse
+from cloudcx.deps import IssuerDep, PlatformDep, SessionDep, TenantDep
+from cloudcx.oauth import clients, presented, refresh_tokens
+from cloudcx.oauth.forms import client_credentials, read_form
+from cloudcx.oauth.models import OAuthClient, RefreshToken
+from cloudcx.oauth.tokens import AccessToken
+
+router = APIRouter(tags=["OAuth 2.0"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+@router.post(
+    "/oauth/introspect",
+    summary="Token introspection (RFC 7662)",
+    description="Send `token`, optional `token_type_hint`, and the client's credentials.",
+    response_model=None,
+)
+async def introspect_endpoint(
+    request: Request,
+    platform: PlatformDep,
+    session: SessionDep,
+    tenant: TenantDep,
+    issuer: IssuerDep,
+) -> Response:
+    """§2.2: ``active`` is false for expired, revoked, malformed and unknown tokens
+    — and here also for other tenants' tokens and for tokens issued to another
+    client, so introspection cannot be used to probe tokens one does not hold."""
+    form = await read_form(request)
+    client = await clients.authenticate(session, tenant.id, client_credentials(request, form))
+    value = form.require("token")
+    body = INACTIVE
+    for kind in presented.search_order(form.get("token_type_hint")):
+        if kind == presented.ACCESS_TOKEN:
+            access = presented.access_token(
+                platform.keys, value, tenant, platform.revocations.is_revoked
+            )
+            if access is not None and access.client_id == client.client_id:
+                body = _access_claims(access)
+                break
+        else:
+            row = await presented.refresh_token(session, tenant, value)
+            if row is not None and row.client_pk == client.id and refresh_tokens.is_usable(row):
+                body = _refresh_claims(row, client, issuer)
+                break
+    return OrjsonResponse(body, headers=NO_STORE)
+
+
+def _access_claims(token: AccessToken) -> dict[str, Any]:
+    """§2.2: the token's own claims plus ``active`` and ``token_type``."""
+    claims = {k: v for k, v in token.claims.items() if k != "tid"}
+    return {"active": True, "token_type": "Bearer", **claims}
+
+
+def _refresh_claims(row: RefreshToken, client: OAuthClient, issuer: str) -> dict[str, Any]:
+    return {
+        "active": True,
+        "token_type": "refresh_token",
+        "scope": row.scope,
+        "client_id": client.client_id,
+        "sub": str(row.user_id),
+        "iss": issuer,
+        "iat": int(row.created_at.timestamp()),
+        "exp": int(row.expires_at.timestamp()),
+    }

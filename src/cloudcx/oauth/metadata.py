@@ -1,0 +1,59 @@
+"""``/.well-known/oauth-authorization-server``: Authorization Server Metadata.
+
+https://datatracker.ietf.org/doc/html/rfc8414 — everything a client needs to
+run the code flow with PKCE, refresh, revoke and introspect without reading
+any other documentation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from cloudcx.core.responses import OrjsonResponse
+from cloudcx.deps import IssuerDep, PlatformDep
+from cloudcx.oauth import pkce
+from cloudcx.oauth import scopes as scope_catalog
+from cloudcx.oauth.grants import GRANTS
+
+router = APIRouter(tags=["OAuth 2.0"])
+
+CLIENT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
+
+
+def document(issuer: str, signing_alg: str) -> dict[str, Any]:
+    """§2: the metadata values; ``issuer`` is the tenant's URL (DESIGN.md §2)."""
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "scopes_supported": list(scope_catalog.SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": list(GRANTS),
+        "code_challenge_methods_supported": list(pkce.SUPPORTED_METHODS),
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        # RFC 9207: authorization responses carry ``iss``.
+        "authorization_response_iss_parameter_supported": True,
+        # RFC 9068 access tokens are signed with this algorithm.
+        "access_token_signing_alg_values_supported": [signing_alg],
+        "service_documentation": f"{issuer}/docs",
+    }
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    summary="Authorization server metadata (RFC 8414)",
+    response_model=None,
+)
+async def metadata(issuer: IssuerDep, platform: PlatformDep) -> OrjsonResponse:
+    return OrjsonResponse(
+        document(issuer, platform.settings.signing_alg),
+        headers={"Cache-Control": "public, max-age=300"},
+    )
