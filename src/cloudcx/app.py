@@ -18,6 +18,7 @@ from cloudcx.api import me
 from cloudcx.api.problems import Problem
 from cloudcx.config import Settings
 from cloudcx.console import auth as console_auth
+from cloudcx.console import connected_apps, oauth_client_edit, signing_keys
 from cloudcx.console import errors as console_errors
 from cloudcx.console import oauth_clients as console_oauth_clients
 from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
@@ -42,6 +43,9 @@ ROUTERS = (
     tickets_api.router,
     console_auth.router,
     console_oauth_clients.router,
+    oauth_client_edit.router,
+    connected_apps.router,
+    signing_keys.router,
 )
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
-from cloudcx.oauth import clients
+from cloudcx.oauth import clients, consents
 from cloudcx.oauth.clients import ClientFormError
 from cloudcx.oauth.models import OAuthClient
 
@@ -32,7 +32,7 @@ class ClientNotFound(Exception):
     """Unknown id, or a client of another tenant: both are simply not found."""
 
 
-async def _client(session: SessionDep, cx: ConsoleDep, id_: str) -> OAuthClient:
+async def find_client(session: SessionDep, cx: ConsoleDep, id_: str) -> OAuthClient:
     try:
         parsed = uuid.UUID(id_)
     except ValueError:
@@ -87,45 +87,10 @@ async def create(
     return cx.redirect(f"{LIST_URL}?notice=created")
 
 
-@router.get("/{id_}/edit")
-async def edit_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
-    cx.require_admin()
-    client = await _client(session, cx, id_)
-    values = {"client_name": client.client_name, "description": client.description}
-    return cx.render("oauth_clients/form.html", client=client, values=values, errors={})
-
-
-@router.post("/{id_}/edit")
-async def update(
-    cx: ConsoleDep,
-    session: SessionDep,
-    id_: str,
-    csrf_token: CsrfField = "",
-    client_name: NameField = "",
-    description: DescriptionField = "",
-) -> Response:
-    cx.require_admin()
-    cx.check_csrf(csrf_token)
-    client = await _client(session, cx, id_)
-    try:
-        client.client_name, client.description = clients.clean_details(client_name, description)
-    except ClientFormError as exc:
-        values = {"client_name": client_name, "description": description}
-        return cx.render(
-            "oauth_clients/form.html",
-            status_code=422,
-            client=client,
-            values=values,
-            errors=exc.errors,
-        )
-    await session.commit()
-    return cx.redirect(f"{LIST_URL}?notice=updated")
-
-
 @router.get("/{id_}/delete")
 async def delete_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
     cx.require_admin()
-    client = await _client(session, cx, id_)
+    client = await find_client(session, cx, id_)
     return cx.render("oauth_clients/delete.html", client=client)
 
 
@@ -135,7 +100,9 @@ async def delete(
 ) -> Response:
     cx.require_admin()
     cx.check_csrf(csrf_token)
-    client = await _client(session, cx, id_)
+    client = await find_client(session, cx, id_)
+    # Tokens are JWTs checked in memory: deleting the row alone would not end them.
+    await consents.revoke_client_tokens(session, client)
     await session.delete(client)
     await session.commit()
     return cx.redirect(f"{LIST_URL}?notice=deleted")

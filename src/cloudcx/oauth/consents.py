@@ -91,7 +91,7 @@ async def connected_apps(
     )
     return [
         ConnectedApp(c.id, cl.client_name, cl.description, c.scopes, c.created_at, c.last_used_at)
-        for c, cl in rows.tuples()
+        for c, cl in rows
     ]
 
 
@@ -121,7 +121,7 @@ async def revoke(
     found = row.first()
     if found is None:
         return False
-    consent, client = found.tuple()
+    consent, client = found
     await _forget_tokens(session, client, user_id)
     await revocation.revoke(
         session,
