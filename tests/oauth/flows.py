@@ -81,11 +81,11 @@ async def get_code(
 
 
 async def exchange(
-    http: httpx.AsyncClient, client: OAuthClient, code: str, **overrides: str | None
+    http: httpx.AsyncClient, client: OAuthClient, code_value: str, /, **overrides: str | None
 ) -> httpx.Response:
     data: dict[str, str | None] = {
         "grant_type": "authorization_code",
-        "code": code,
+        "code": code_value,
         "redirect_uri": REDIRECT_URI,
         "client_id": client.client_id,
         "code_verifier": VERIFIER,
@@ -95,7 +95,7 @@ async def exchange(
 
 
 async def tokens_for(
-    http: httpx.AsyncClient, client: OAuthClient, email: str, **overrides: str | None
+    http: httpx.AsyncClient, client: OAuthClient, email: str | None, **overrides: str | None
 ) -> dict[str, Any]:
     code = await get_code(http, client, email, **overrides)
     response = await exchange(http, client, code)
