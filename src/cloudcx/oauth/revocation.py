@@ -81,7 +81,8 @@ class RevocationSet:
         self._clients: dict[str, float] = {}
         self._users: dict[str, float] = {}
         self._consents: dict[str, float] = {}
-        self._seen: set[int] = set()
+        # Keyed by more than the id: SQLite hands out the ids of purged rows again.
+        self._seen: set[tuple[int, str, datetime]] = set()
         self._since: datetime | None = None
         self.refreshed_at = 0.0
 
@@ -103,9 +104,10 @@ class RevocationSet:
         return False
 
     def apply(self, row: Revocation) -> None:
-        if row.id in self._seen:
+        key = (row.id, row.value, row.created_at)
+        if key in self._seen:
             return
-        self._seen.add(row.id)
+        self._seen.add(key)
         if row.kind == Kind.TOKEN:
             self._tokens.add(row.value)
         elif row.kind == Kind.GRANT:
