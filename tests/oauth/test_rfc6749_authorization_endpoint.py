@@ -358,3 +358,22 @@ async def test_consent_post_revalidates_parameters(
     )
     assert response.status_code == 400
     assert "location" not in response.headers
+
+
+async def test_overlong_redirect_uri_is_never_truncated_into_a_match(
+    http: httpx.AsyncClient, client: OAuthClient, signed_in: User
+) -> None:
+    response = await http.get(
+        "/oauth/authorize", params=authorize_params(client, redirect_uri=REDIRECT_URI + "x" * 3000)
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+
+
+async def test_overlong_state_is_invalid_request(
+    http: httpx.AsyncClient, client: OAuthClient, signed_in: User
+) -> None:
+    response = await http.get("/oauth/authorize", params=authorize_params(client, state="s" * 3000))
+    query = query_of(response)
+    assert query["error"] == "invalid_request"
+    assert "state" not in query

@@ -60,22 +60,28 @@ class AuthorizationRequest:
 
 
 def read_params(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], set[str]]:
-    """Parameters by name (empty = omitted, §3.1) and the names sent more than once."""
+    """Parameters by name (empty = omitted, §3.1) and the names that are malformed:
+    sent more than once (§3.1) or too long. A long value is never truncated, since
+    a truncated redirect_uri could match a registered one."""
     params: dict[str, str] = {}
-    repeated: set[str] = set()
+    malformed: set[str] = set()
+    seen: set[str] = set()
     for name, value in pairs:
-        if name in params:
-            repeated.add(name)
+        if name in seen or len(value) > MAX_PARAM:
+            malformed.add(name)
+        seen.add(name)
         if value:
-            params[name] = value[:MAX_PARAM]
-    return params, repeated
+            params[name] = value
+    for name in malformed:
+        params.pop(name, None)
+    return params, malformed
 
 
 async def trusted_client(
-    session: AsyncSession, tenant_id: uuid.UUID, params: dict[str, str], repeated: set[str]
+    session: AsyncSession, tenant_id: uuid.UUID, params: dict[str, str], malformed: set[str]
 ) -> tuple[OAuthClient, str]:
     """Step 1: the client and the redirect URI, or UntrustedRedirect (§3.1.2.4)."""
-    if repeated & {"client_id", "redirect_uri"} or "client_id" not in params:
+    if malformed & {"client_id", "redirect_uri"} or "client_id" not in params:
         raise UntrustedRedirect
     client = await clients.find_by_client_id(session, tenant_id, params["client_id"])
     if client is None or not client.is_enabled:
@@ -93,11 +99,12 @@ async def trusted_client(
 
 
 def validate(
-    client: OAuthClient, redirect_uri: str, params: dict[str, str], repeated: set[str]
+    client: OAuthClient, redirect_uri: str, params: dict[str, str], malformed: set[str]
 ) -> AuthorizationRequest:
     """Step 2: everything else, raising the OAuthError to send to the client."""
-    if repeated:
-        raise InvalidRequestError(f"The '{sorted(repeated)[0]}' parameter is repeated.")
+    if malformed:
+        name = sorted(malformed)[0][:40]
+        raise InvalidRequestError(f"The '{name}' parameter is repeated or too long.")
     response_type = params.get("response_type")
     if response_type is None:
         raise InvalidRequestError("The 'response_type' parameter is required.")

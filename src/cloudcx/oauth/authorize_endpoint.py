@@ -62,14 +62,14 @@ async def authorize(
 ) -> Response:
     """RFC 6749 §4.1.1: show the consent page (or skip it when allowed)."""
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
-    params, repeated = read_params(pairs)
+    params, malformed = read_params(pairs)
     try:
-        client, redirect_uri = await trusted_client(session, cx.tenant.id, params, repeated)
+        client, redirect_uri = await trusted_client(session, cx.tenant.id, params, malformed)
     except UntrustedRedirect:
         return _untrusted(request)
-    state = None if "state" in repeated else params.get("state")
+    state = params.get("state")
     try:
-        req = validate(client, redirect_uri, params, repeated)
+        req = validate(client, redirect_uri, params, malformed)
         user = cx.require_user()
         scope = user_rights(req.scopes, user)
         granted = await consents.find(session, cx.tenant.id, user.id, client)
@@ -102,14 +102,14 @@ async def decide(
     form = await request.form()
     cx.check_csrf(form.get("csrf_token"))
     pairs = [(k, v) for k, v in form.multi_items() if k in PARAMS and isinstance(v, str)]
-    params, repeated = read_params(pairs)
+    params, malformed = read_params(pairs)
     try:
-        client, redirect_uri = await trusted_client(session, cx.tenant.id, params, repeated)
+        client, redirect_uri = await trusted_client(session, cx.tenant.id, params, malformed)
     except UntrustedRedirect:
         return _untrusted(request)
-    state = None if "state" in repeated else params.get("state")
+    state = params.get("state")
     try:
-        req = validate(client, redirect_uri, params, repeated)
+        req = validate(client, redirect_uri, params, malformed)
         user = cx.require_user()
         scope = user_rights(req.scopes, user)
         if form.get("decision") != "allow":

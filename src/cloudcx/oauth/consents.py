@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Insert, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.db import utcnow
@@ -49,16 +50,39 @@ async def record(
     client: OAuthClient,
     scopes: Iterable[str],
 ) -> OAuthConsent:
-    """Create or widen the user's grant to ``client``; marks it used now."""
+    """Create or widen the user's grant to ``client``; marks it used now.
+
+    Two sign-ins of one user to one app can race: the insert ignores the
+    duplicate (one row per user and client) instead of failing one of them.
+    """
     consent = await find(session, tenant_id, user_id, client)
-    now = utcnow()
     if consent is None:
-        consent = OAuthConsent(tenant_id=tenant_id, user_id=user_id, client_pk=client.id, scopes=[])
-        session.add(consent)
+        await session.execute(_insert_once(session, tenant_id, user_id, client))
+        consent = await find(session, tenant_id, user_id, client)
+        assert consent is not None
     consent.scopes = sorted(set(consent.scopes) | set(scopes))
-    consent.last_used_at = now
+    consent.last_used_at = utcnow()
     await session.flush()
     return consent
+
+
+def _insert_once(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: OAuthClient
+) -> Insert:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(OAuthConsent)
+        .values(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            user_id=user_id,
+            client_pk=client.id,
+            scopes=[],
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "client_pk"])
+    )
 
 
 async def touch(
