@@ -27,7 +27,11 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     summary="Token endpoint (RFC 6749 §3.2)",
     description=(
         "Send `application/x-www-form-urlencoded`. Password grant: `grant_type=password`, "
-        "`username` (or `email`), `password`, `client_id`, optional `scope`."
+        "`username` (or `email`), `password`, `client_id`, optional `scope`. "
+        "Authorization code: `grant_type=authorization_code`, `code`, `redirect_uri`, "
+        "`code_verifier`. Refresh: `grant_type=refresh_token`, `refresh_token`, optional "
+        "narrower `scope`. Client credentials (confidential clients): "
+        "`grant_type=client_credentials`, optional `scope`."
     ),
     response_model=None,
 )
