@@ -170,3 +170,14 @@ async def test_other_tenant_sees_nothing(
         headers=host,
     )
     assert response.status_code == 404
+
+
+async def test_granting_again_right_after_revoking_works(
+    http: httpx.AsyncClient, platform: Platform, client: OAuthClient, issued: dict[str, Any]
+) -> None:
+    """The revocation cut covers the second it was made in; the answer comes after."""
+    await revoke_first(http)
+    again = await tokens_for(http, client, None)
+    await platform.revocations.refresh()
+    assert (await http.get("/api/v1/me", headers=bearer(again["access_token"]))).status_code == 200
+    assert (await http.get("/api/v1/me", headers=bearer(issued["access_token"]))).status_code == 401

@@ -288,3 +288,19 @@ async def test_other_tenants_client_is_404(
         response = await http.post(url, data={"csrf_token": csrf_from(home.text)})
         assert response.status_code == 404
     assert (await http.get(f"/settings/security/oauth-clients/{theirs.id}/edit")).status_code == 404
+
+
+async def test_tokens_issued_after_revoke_all_work(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    platform: Platform,
+    oauth_client: OAuthClient,
+    admin: User,
+) -> None:
+    await login(http, admin.email)
+    page = await http.get(edit_url(oauth_client))
+    url = f"/settings/security/oauth-clients/{oauth_client.id}/revoke-tokens"
+    await http.post(url, data={"csrf_token": csrf_from(page.text)})
+    fresh = await password_token(http, oauth_client.client_id, admin.email)
+    await platform.revocations.refresh()
+    assert (await http.get("/api/v1/me", headers=bearer(fresh["access_token"]))).status_code == 200

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from cloudcx.console.oauth_clients import ClientNotFound
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
-from cloudcx.oauth import consents
+from cloudcx.oauth import consents, revocation
 from cloudcx.oauth import scopes as scope_catalog
 
 router = APIRouter(prefix="/account/connected-apps", include_in_schema=False)
@@ -52,4 +52,5 @@ async def revoke_access(
     if not await consents.revoke(session, cx.tenant.id, user.id, parsed):
         raise ClientNotFound
     await session.commit()
+    await revocation.past_the_cut()
     return cx.redirect("/account/connected-apps?notice=revoked")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.console.oauth_clients import LIST_URL, find_client
 from cloudcx.console.web import Console, ConsoleDep
 from cloudcx.deps import SessionDep
-from cloudcx.oauth import client_settings, consents
+from cloudcx.oauth import client_settings, consents, revocation
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.clients import ClientFormError
 from cloudcx.oauth.models import OAuthClient
@@ -97,8 +97,11 @@ async def update(request: Request, cx: ConsoleDep, session: SessionDep, id_: str
             "skip_consent": fields.get("skip_consent") == "on",
         }
         return await _render(cx, session, client, values, 422, errors=exc.errors)
+    stopping = client.is_enabled and not settings.is_enabled
     await client_settings.apply(session, client, settings)
     await session.commit()
+    if stopping:
+        await revocation.past_the_cut()
     return cx.redirect(f"{LIST_URL}?notice=updated")
 
 
@@ -133,4 +136,5 @@ async def revoke_tokens(
     client = await find_client(session, cx, id_)
     await consents.revoke_client_tokens(session, client)
     await session.commit()
+    await revocation.past_the_cut()
     return cx.redirect(f"{LIST_URL}/{client.id}/edit?notice=revoked")

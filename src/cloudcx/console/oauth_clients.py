@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
-from cloudcx.oauth import clients, consents
+from cloudcx.oauth import clients, consents, revocation
 from cloudcx.oauth.clients import ClientFormError
 from cloudcx.oauth.models import OAuthClient
 
@@ -105,4 +105,5 @@ async def delete(
     await consents.revoke_client_tokens(session, client)
     await session.delete(client)
     await session.commit()
+    await revocation.past_the_cut()
     return cx.redirect(f"{LIST_URL}?notice=deleted")

@@ -18,6 +18,8 @@ What can be revoked:
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -143,6 +145,19 @@ class RevocationSet:
         self._users.clear()
         self._consents.clear()
         self._seen.clear()
+
+
+async def past_the_cut() -> None:
+    """Wait, after committing a client, user or consent revocation, until the clock
+    has entered the next second.
+
+    Access tokens state ``iat`` in whole seconds, so such a revocation covers
+    every token of the second it was made in. Answering only once that second
+    is over means a token obtained after the answer (signing in to the app
+    again, re-enabling the client) is newer than the cut and stays valid.
+    """
+    now = time.time()
+    await asyncio.sleep(math.floor(now) + 1 - now)
 
 
 async def purge_expired(session: AsyncSession) -> int:
