@@ -120,8 +120,11 @@ async def test_access_token_lifetime_is_used(
         ({"redirect_uris": ""}, "redirect_uris"),
         ({"access_token_ttl": "10"}, "access_token_ttl"),
         ({"access_token_ttl": "abc"}, "access_token_ttl"),
+        ({"access_token_ttl": "9" * 5000}, "access_token_ttl"),
         ({"refresh_token_ttl": "60"}, "refresh_token_ttl"),
         ({"client_name": ""}, "client_name"),
+        ({"client_name": "a\x00b"}, "client_name"),
+        ({"redirect_uris": "https://app.example/\x00cb"}, "redirect_uris"),
     ],
     ids=[
         "http-not-loopback",
@@ -132,8 +135,11 @@ async def test_access_token_lifetime_is_used(
         "code-grant-without-redirect-uri",
         "access-ttl-too-short",
         "access-ttl-not-a-number",
+        "access-ttl-huge-number",
         "refresh-ttl-too-short",
         "no-name",
+        "nul-in-name",
+        "nul-in-redirect-uri",
     ],
 )
 async def test_invalid_settings_are_refused(

@@ -377,3 +377,14 @@ async def test_overlong_state_is_invalid_request(
     query = query_of(response)
     assert query["error"] == "invalid_request"
     assert "state" not in query
+
+
+@pytest.mark.parametrize("name", ["client_id", "redirect_uri"])
+async def test_nul_in_client_id_or_redirect_uri_shows_error_page(
+    http: httpx.AsyncClient, client: OAuthClient, signed_in: User, name: str
+) -> None:
+    response = await http.get(
+        "/oauth/authorize", params=authorize_params(client, **{name: "abc\x00def"})
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers

@@ -61,13 +61,13 @@ class AuthorizationRequest:
 
 def read_params(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], set[str]]:
     """Parameters by name (empty = omitted, §3.1) and the names that are malformed:
-    sent more than once (§3.1) or too long. A long value is never truncated, since
+    sent more than once (§3.1), too long or holding a NUL. A long value is never truncated, since
     a truncated redirect_uri could match a registered one."""
     params: dict[str, str] = {}
     malformed: set[str] = set()
     seen: set[str] = set()
     for name, value in pairs:
-        if name in seen or len(value) > MAX_PARAM:
+        if name in seen or len(value) > MAX_PARAM or "\x00" in value:
             malformed.add(name)
         seen.add(name)
         if value:

@@ -51,8 +51,8 @@ class ClientSettings:
 
 def redirect_uri_problem(uri: str) -> str | None:
     """Why ``uri`` cannot be registered, or None when it can."""
-    if len(uri) > MAX_URI_LENGTH or any(c.isspace() for c in uri):
-        return f"{uri[:80]} is too long or contains spaces."
+    if len(uri) > MAX_URI_LENGTH or any(c.isspace() or ord(c) < 32 for c in uri):
+        return f"{uri[:80]!r} is too long or contains spaces or control characters."
     try:
         parts = urlsplit(uri)
         host = parts.hostname or ""
@@ -83,7 +83,10 @@ def clean_ttl(value: str, bounds: tuple[int, int], field: str) -> int | None:
     if not value:
         return None
     low, high = bounds
-    if not value.isdigit() or not low <= int(value) <= high:
+    if (
+        not (value.isascii() and value.isdigit() and len(value) <= 9)
+        or not low <= int(value) <= high
+    ):
         raise ClientFormError({field: f"Enter a number of seconds from {low} to {high}."})
     return int(value)
 

@@ -30,7 +30,11 @@ def clean_details(client_name: str, description: str) -> tuple[str, str]:
         errors["client_name"] = "Client name is required."
     elif len(name) > NAME_MAX:
         errors["client_name"] = f"Client name must be at most {NAME_MAX} characters."
-    if len(desc) > DESCRIPTION_MAX:
+    if "\x00" in name:
+        errors["client_name"] = "Client name contains an invalid character."
+    if "\x00" in desc:
+        errors["description"] = "Description contains an invalid character."
+    elif len(desc) > DESCRIPTION_MAX:
         errors["description"] = f"Description must be at most {DESCRIPTION_MAX} characters."
     if errors:
         raise ClientFormError(errors)
