@@ -250,6 +250,8 @@ def test_keys_rotate_adds_a_key(env: Path) -> None:
     assert retired.expires_at is not None
 
 
+# aiosqlite's worker thread may report the failed first connection after its loop closed.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_serve_refuses_an_out_of_date_schema_when_not_migrating(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
