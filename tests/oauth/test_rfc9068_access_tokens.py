@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 
@@ -141,3 +142,28 @@ def _tampered(platform: Platform, tenant: TenantInfo, other: TenantInfo, how: st
     elif how == "garbage":
         return "not.a.jwt"
     return jwt.encode(claims, signing.key, algorithm=signing.alg, headers=header)
+
+
+class TestVerifiedCache:
+    async def test_cached_token_is_still_checked_for_tenant_expiry_and_revocation(
+        self, platform: Platform, tenant: TenantInfo, other_tenant: TenantInfo
+    ) -> None:
+        cache = tokens.VerifiedCache()
+        value = _issue(platform, tenant)
+        first = tokens.verify(platform.keys, value, tenant, cache=cache)
+        assert cache.get(value) is first
+        with pytest.raises(InvalidTokenError):
+            tokens.verify(platform.keys, value, other_tenant, cache=cache)
+        with pytest.raises(InvalidTokenError):
+            tokens.verify(platform.keys, value, tenant, lambda _t: True, cache)
+        cache.put(value, dataclasses.replace(first, expires_at=int(time.time()) - 120))
+        with pytest.raises(InvalidTokenError):
+            tokens.verify(platform.keys, value, tenant, cache=cache)
+
+    async def test_cache_is_bounded(self, platform: Platform, tenant: TenantInfo) -> None:
+        cache = tokens.VerifiedCache(size=2)
+        values = [_issue(platform, tenant) for _ in range(3)]
+        for value in values:
+            tokens.verify(platform.keys, value, tenant, cache=cache)
+        assert cache.get(values[0]) is None
+        assert cache.get(values[2]) is not None
