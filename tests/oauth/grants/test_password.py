@@ -13,18 +13,11 @@ from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests.conftest import make_user
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, password_form
 
 
 def form(client: OAuthClient, **overrides: str | None) -> dict[str, str]:
-    data: dict[str, str | None] = {
-        "grant_type": "password",
-        "email": "admin@acme.example",
-        "password": PASSWORD,
-        "client_id": client.client_id,
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
+    return password_form(client.client_id, **overrides)
 
 
 @pytest.mark.usefixtures("admin")
