@@ -53,15 +53,12 @@ async def password_token(
     return body
 
 
-def password_form(
-    client_id: str, email: str = "admin@acme.example", **overrides: str | None
-) -> dict[str, str]:
+def password_form(**overrides: str | None) -> dict[str, str]:
     """The guide's token request; ``None`` in ``overrides`` drops a parameter."""
     data: dict[str, str | None] = {
         "grant_type": "password",
-        "email": email,
+        "email": "admin@acme.example",
         "password": PASSWORD,
-        "client_id": client_id,
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("admin")
 
 
 def form(client: OAuthClient, **overrides: str | None) -> dict[str, str]:
-    return password_form(client.client_id, **overrides)
+    return password_form(**{"client_id": client.client_id, **overrides})
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from tests.helpers import PASSWORD, password_form
 
 
 def form(client: OAuthClient, **overrides: str | None) -> dict[str, str]:
-    return password_form(client.client_id, **overrides)
+    return password_form(**{"client_id": client.client_id, **overrides})
 
 
 @pytest.mark.usefixtures("admin")
