@@ -53,5 +53,16 @@ async def password_token(
     return body
 
 
+def password_form(**overrides: str | None) -> dict[str, str]:
+    """The guide's token request; ``None`` in ``overrides`` drops a parameter."""
+    data: dict[str, str | None] = {
+        "grant_type": "password",
+        "email": "admin@acme.example",
+        "password": PASSWORD,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

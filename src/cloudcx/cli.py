@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cloudcx import migrate
 from cloudcx.accounts import service as accounts
@@ -57,7 +57,10 @@ def _prepare(settings: Settings) -> None:
     if settings.should_auto_migrate:
         migrate.upgrade(settings.db_url)
     else:
-        missing = asyncio.run(migrate.pending(settings.db_url))
+        try:
+            missing = asyncio.run(migrate.pending(settings.db_url))
+        except (DBAPIError, OSError) as exc:
+            raise _fail(f"Cannot reach the database: {exc.__class__.__name__}.") from exc
         if missing:
             raise _fail(
                 f"The database schema is not up to date ({len(missing)} pending migration(s)). "

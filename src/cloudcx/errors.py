@@ -24,10 +24,11 @@ MACHINE_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/healthz")
 
 
 def _is_machine(request: Request) -> bool:
-    path = request.url.path
-    if path.startswith(MACHINE_PREFIXES):
+    """JSON for the API, OAuth and machine clients; pages for everything a person opens."""
+    if request.url.path.startswith(MACHINE_PREFIXES):
         return True
-    return "text/html" not in request.headers.get("accept", "")
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

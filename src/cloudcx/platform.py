@@ -20,6 +20,7 @@ from cloudcx.db import create_engine, create_sessionmaker
 from cloudcx.oauth import keys as signing_keys
 from cloudcx.oauth.keys import KeyRing
 from cloudcx.oauth.revocation import RevocationSet
+from cloudcx.oauth.tokens import VerifiedCache
 from cloudcx.tenancy.service import TenantDirectory
 
 log = logging.getLogger("cloudcx")
@@ -34,6 +35,7 @@ class Platform:
     keys: KeyRing
     tenants: TenantDirectory
     revocations: RevocationSet
+    verified_tokens: VerifiedCache = field(default_factory=VerifiedCache)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod

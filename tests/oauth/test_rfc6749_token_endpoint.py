@@ -12,20 +12,13 @@ from cloudcx.accounts.models import User
 from cloudcx.core import secrets
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.tenancy.service import TenantInfo
-from tests.helpers import PASSWORD
+from tests.helpers import password_form
 
 pytestmark = pytest.mark.usefixtures("admin")
 
 
 def form(client: OAuthClient, **overrides: str | None) -> dict[str, str]:
-    data: dict[str, str | None] = {
-        "grant_type": "password",
-        "email": "admin@acme.example",
-        "password": PASSWORD,
-        "client_id": client.client_id,
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
+    return password_form(**{"client_id": client.client_id, **overrides})
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:

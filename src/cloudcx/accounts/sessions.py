@@ -51,7 +51,7 @@ async def load(
     found = row.first()
     if found is None:
         return None
-    web_session, user = found.tuple()
+    web_session, user = found
     now = utcnow()
     if web_session.expires_at <= now or not user.is_active:
         await session.delete(web_session)

@@ -40,7 +40,11 @@ async def current_token(
         raise InvalidTokenError("The Authorization header must be 'Bearer <token>'.")
     platform = get_platform(request)
     token = tokens.verify(
-        platform.keys, credentials, get_tenant(request), platform.revocations.is_revoked
+        platform.keys,
+        credentials,
+        get_tenant(request),
+        platform.revocations.is_revoked,
+        platform.verified_tokens,
     )
     request.state.access_token = token
     return token

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,17 +97,56 @@ def issue(
     return IssuedToken(value=value, jti=jti, expires_in=ttl, scope=scope)
 
 
+class VerifiedCache:
+    """Recently verified tokens, so a client reusing its token skips the RSA check.
+
+    Keyed by the exact token string: any change to it is a cache miss and a full
+    verification. Expiry, tenant and revocation are still checked on every use.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._items: OrderedDict[str, AccessToken] = OrderedDict()
+
+    def get(self, token: str) -> AccessToken | None:
+        found = self._items.get(token)
+        if found is not None:
+            self._items.move_to_end(token)
+        return found
+
+    def put(self, token: str, access: AccessToken) -> None:
+        self._items[token] = access
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
 def verify(
     keys: KeyRing,
     token: str,
     tenant: TenantInfo,
     is_revoked: Callable[[AccessToken], bool] | None = None,
+    cache: VerifiedCache | None = None,
 ) -> AccessToken:
     """Check signature, type, lifetime, tenant and audience; raise InvalidTokenError.
 
     Every failure gives the same client-facing text: which check failed is of
     use to an attacker, not to a legitimate client.
     """
+    access = cache.get(token) if cache is not None else None
+    if access is None:
+        access = _verify_signed(keys, token)
+        if cache is not None:
+            cache.put(token, access)
+    if access.expires_at + CLOCK_SKEW < time.time():
+        raise InvalidTokenError("The access token is invalid or has expired.")
+    if access.tenant_id != tenant.id or not _audience_ok(access.claims.get("aud"), tenant):
+        raise InvalidTokenError("The access token is invalid or has expired.")
+    if is_revoked is not None and is_revoked(access):
+        raise InvalidTokenError("The access token has been revoked.")
+    return access
+
+
+def _verify_signed(keys: KeyRing, token: str) -> AccessToken:
     try:
         header = jwt.get_unverified_header(token)
         key = keys.verification.get(str(header.get("kid")))
@@ -121,12 +161,7 @@ def verify(
         )
     except jwt.PyJWTError as exc:
         raise InvalidTokenError("The access token is invalid or has expired.") from exc
-    if claims.get("tid") != str(tenant.id) or not _audience_ok(claims.get("aud"), tenant):
-        raise InvalidTokenError("The access token is invalid or has expired.")
-    access = _to_access_token(claims)
-    if is_revoked is not None and is_revoked(access):
-        raise InvalidTokenError("The access token has been revoked.")
-    return access
+    return _to_access_token(claims)
 
 
 def _audience_ok(aud: Any, tenant: TenantInfo) -> bool:
