@@ -17,7 +17,11 @@ from tests.helpers import bearer, csrf_from, login
 from tests.oauth.flows import REDIRECT_URI, SECRET, configure
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
+    # Authlib installs an "always" filter for its own deprecation notices on import
+    # (it prefers httpx2 to httpx); install it first, then silence it here.
+    import authlib.deprecate
+
+    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.common.security import generate_token
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
