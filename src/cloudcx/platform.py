@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cloudcx.config import Settings
 from cloudcx.core.passwords import Passwords
 from cloudcx.db import create_engine, create_sessionmaker
+from cloudcx.oauth import housekeeping
 from cloudcx.oauth import keys as signing_keys
 from cloudcx.oauth.keys import KeyRing
 from cloudcx.oauth.revocation import RevocationSet
@@ -65,6 +66,9 @@ class Platform:
         self._tasks.append(asyncio.create_task(self._refresh_keys(), name="cloudcx-keys"))
         self._tasks.append(
             asyncio.create_task(self._refresh_revocations(), name="cloudcx-revocations")
+        )
+        self._tasks.append(
+            asyncio.create_task(housekeeping.run(self.sessionmaker), name="cloudcx-housekeeping")
         )
 
     async def stop(self, dispose_engine: bool = True) -> None:

@@ -1,0 +1,51 @@
+"""Deleting what can no longer be used: expired codes, refresh tokens, revocations.
+
+Every process runs the loop; the deletes are idempotent, so several processes
+purging at once only repeat each other's work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloudcx.db import utcnow
+from cloudcx.oauth import revocation
+from cloudcx.oauth.models import AuthorizationCode, RefreshToken
+
+log = logging.getLogger("cloudcx.oauth")
+
+INTERVAL = 3600.0
+# A used code is kept a while after it expires, so a late second use is still
+# recognised and revokes the tokens issued from it (RFC 6749 §4.1.2).
+CODE_GRACE = timedelta(days=1)
+
+
+async def purge(session: AsyncSession) -> int:
+    now = utcnow()
+    removed = 0
+    for statement in (
+        delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - CODE_GRACE),
+        delete(RefreshToken).where(RefreshToken.expires_at < now),
+    ):
+        result = await session.execute(statement)
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    removed += await revocation.purge_expired(session)
+    return removed
+
+
+async def run(sessionmaker: async_sessionmaker[AsyncSession], interval: float = INTERVAL) -> None:
+    """Purge every ``interval`` seconds until cancelled."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with sessionmaker() as session:
+                removed = await purge(session)
+                await session.commit()
+            log.debug("housekeeping removed %d expired rows", removed)
+        except Exception:  # a database hiccup must not stop the loop
+            log.exception("housekeeping failed")
