@@ -151,3 +151,24 @@ async def test_confidential_client_must_authenticate(
 
 async def test_get_is_not_allowed(http: httpx.AsyncClient, tenant: TenantInfo) -> None:
     assert (await http.get("/oauth/revoke")).status_code == 405
+
+
+async def test_client_of_another_tenant_cannot_revoke(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    platform: Platform,
+    client: OAuthClient,
+    issued: dict[str, Any],
+    other_tenant: TenantInfo,
+) -> None:
+    theirs = await clients.create_client(db, tenant_id=other_tenant.id, client_name="Theirs")
+    await db.commit()
+    for token in (issued["access_token"], issued["refresh_token"]):
+        response = await http.post(
+            "/oauth/revoke",
+            data={"token": token, "client_id": theirs.client_id},
+            headers={"Host": "globex.example"},
+        )
+        assert response.status_code == 200
+    assert await api_status(http, platform, issued["access_token"]) == 200
+    assert (await refresh(http, client, issued["refresh_token"])).status_code == 200

@@ -176,3 +176,23 @@ async def test_redirect_uri_may_be_omitted_when_request_omitted_it(
     code = await get_code(http, client, admin.email, redirect_uri=None)
     response = await exchange(http, client, code, redirect_uri=None)
     assert response.status_code == 200, response.text
+
+
+async def test_code_presented_by_a_client_of_another_tenant_is_invalid_grant(
+    http: httpx.AsyncClient, db: AsyncSession, code: str, other_tenant: TenantInfo
+) -> None:
+    theirs = await clients.create_client(db, tenant_id=other_tenant.id, client_name="Theirs")
+    await db.commit()
+    theirs = await configure(db, theirs)
+    response = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": theirs.client_id,
+            "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        },
+        headers={"Host": "globex.example"},
+    )
+    assert_oauth_error(response, 400, "invalid_grant")

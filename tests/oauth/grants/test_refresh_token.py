@@ -219,3 +219,18 @@ class TestPasswordGrant:
         row = await db.scalar(select(RefreshToken))
         assert row is not None
         assert abs((row.expires_at - row.created_at) - timedelta(days=30)) < timedelta(minutes=1)
+
+
+async def test_token_presented_by_a_client_of_another_tenant_is_invalid_grant(
+    http: httpx.AsyncClient, db: AsyncSession, issued: dict[str, Any], other_tenant: TenantInfo
+) -> None:
+    theirs = await clients.create_client(db, tenant_id=other_tenant.id, client_name="Theirs")
+    await db.commit()
+    theirs = await configure(db, theirs)
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": issued["refresh_token"],
+        "client_id": theirs.client_id,
+    }
+    response = await http.post("/oauth/token", data=data, headers={"Host": "globex.example"})
+    assert_oauth_error(response, 400, "invalid_grant")
