@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudcx.accounts.models import User
+from cloudcx.accounts.models import Role, User
 from cloudcx.oauth.models import OAuthClient, OAuthConsent
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
+from tests.conftest import make_user
 from tests.helpers import bearer, csrf_from, login, password_token
 from tests.oauth.flows import assert_oauth_error, configure, refresh, tokens_for
 
@@ -145,8 +146,6 @@ async def test_other_tenant_sees_nothing(
     issued: dict[str, Any],
     other_tenant: TenantInfo,
 ) -> None:
-    from cloudcx.accounts.models import Role
-    from tests.conftest import make_user
 
     globex = await make_user(db, platform, other_tenant, "g@globex.example", Role.AGENT)
     consent = await db.scalar(select(OAuthConsent))

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
+from cloudcx.oauth import clients
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
@@ -284,8 +285,6 @@ async def test_other_tenants_client_is_404(
     signed_in: User,
     action: str,
 ) -> None:
-    from cloudcx.oauth import clients
-
     theirs = await clients.create_client(db, tenant_id=other_tenant.id, client_name="Theirs")
     await db.commit()
     home = await http.get("/")
