@@ -51,6 +51,8 @@ def server_env(var_dir: Path) -> dict[str, str]:
     env.update(
         {
             "CLOUDCX_VAR_DIR": str(var_dir),
+            # Explicit, so no .env file in the working directory can point elsewhere.
+            "CLOUDCX_DATABASE_URL": f"sqlite+aiosqlite:///{var_dir / 'cloudcx.db'}",
             "CLOUDCX_SECRET_KEY": secrets.token_urlsafe(48),
             "CLOUDCX_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
             "CLOUDCX_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
