@@ -14,7 +14,7 @@ import re
 import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from playwright.sync_api import (
@@ -33,6 +33,7 @@ from playwright.sync_api import (
 
 from tests.e2e.watch import PageProblems
 from tests.live_server import LiveServer, running
+from tests.oauth_app import CallbackApp, metadata_or_skip
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 CHROMIUM_ARGS = [
@@ -211,3 +212,23 @@ def context(
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
+
+
+@pytest.fixture
+def oauth_metadata(live_server: LiveServer) -> dict[str, Any]:
+    """The RFC 8414 document; skips the test while the server answers 404 for it."""
+    return metadata_or_skip(live_server)
+
+
+@pytest.fixture(autouse=True)
+def _needs_oauth_server(request: pytest.FixtureRequest) -> None:
+    """Tests marked ``needs_oauth_server`` run once the server publishes its metadata."""
+    if request.node.get_closest_marker("needs_oauth_server"):
+        request.getfixturevalue("oauth_metadata")
+
+
+@pytest.fixture
+def callback_app() -> Iterator[CallbackApp]:
+    """A third-party web app on a free port, with its redirect URI."""
+    with CallbackApp() as app:
+        yield app

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import Locator, Page, expect
 
 OAUTH_CLIENTS_PATH = "/settings/security/oauth-clients"
 MAX_TABS = 60
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses: they all share one server."""
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
 
 
 def sign_in(page: Page, email: str, password: str) -> None:

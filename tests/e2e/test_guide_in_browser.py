@@ -24,6 +24,7 @@ from tests.e2e.pages import (
     open_edit,
     sign_in,
     tab_to,
+    unique,
     unlabelled_controls,
 )
 from tests.e2e.watch import PageProblems
@@ -32,10 +33,6 @@ from tests.live_server import AGENT_PASSWORD, LiveServer
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{22,64}")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix} {uuid.uuid4().hex[:8]}"
 
 
 def admin_sign_in(page: Page, server: LiveServer) -> None:
