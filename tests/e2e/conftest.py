@@ -47,6 +47,7 @@ CHROMIUM_ARGS = [
 ACTION_TIMEOUT_MS = 10_000
 EXPECT_TIMEOUT_MS = 5_000
 LAUNCH_TIMEOUT_MS = 30_000
+ABORTED = "net::ERR_ABORTED"
 HTTP_STATUS_MESSAGE = "Failed to load resource: the server responded with a status of"
 LOCAL_PREFIXES = ("http://127.0.0.1:", "about:", "data:", "blob:")
 
@@ -136,6 +137,11 @@ def _watch(context: BrowserContext, problems: PageProblems) -> None:
             problems.add("console error", f"{message.text} ({message.location.get('url')})")
 
     def on_failed(request: Request) -> None:
+        # ERR_ABORTED is the browser dropping a request a navigation made moot (a
+        # script still loading when a link is followed); blocked requests show
+        # up on their own as a CSP console error or a request outside 127.0.0.1.
+        if request.failure == ABORTED:
+            return
         problems.add("request failed", f"{request.method} {request.url}: {request.failure}")
 
     def on_response(response: Response) -> None:
