@@ -69,7 +69,8 @@ def test_the_guide_word_for_word(
     row = client_row(page, name)
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell", name=description, exact=True)).to_be_visible()
-    listed_id = row.get_by_role("cell").nth(2).inner_text().strip()
+    headers = [h.strip() for h in page.get_by_role("columnheader").all_inner_texts()]
+    listed_id = row.get_by_role("cell").nth(headers.index("Client ID")).inner_text().strip()
 
     # (3) again: "click Action > Edit, then get the Client ID".
     open_edit(page, name)
