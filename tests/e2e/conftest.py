@@ -23,7 +23,6 @@ from playwright.sync_api import (
     ConsoleMessage,
     Error,
     Page,
-    Playwright,
     Request,
     Response,
     Route,
@@ -103,25 +102,20 @@ def _clean_database() -> None:
 
 
 @pytest.fixture(scope="package")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="package")
-def browser(playwright: Playwright) -> Iterator[Browser]:
+def browser() -> Iterator[Browser]:
     executable = find_chromium()
     if executable is None:
         _unavailable("no Chromium found (looked for chromium, chromium-browser, $CLOUDCX_CHROMIUM)")
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, timeout=LAUNCH_TIMEOUT_MS
-        )
-    except Error as exc:
-        _unavailable(f"Chromium at {executable} did not start: {exc.message.splitlines()[0]}")
-    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    yield browser
-    browser.close()
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, timeout=LAUNCH_TIMEOUT_MS
+            )
+        except Error as exc:
+            _unavailable(f"Chromium at {executable} did not start: {exc.message.splitlines()[0]}")
+        expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture
