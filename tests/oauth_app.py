@@ -68,6 +68,12 @@ class CallbackApp:
         self.server.server_close()
         self.thread.join(timeout=5)
 
+    def poll(self) -> dict[str, str] | None:
+        try:
+            return self.received.get_nowait()
+        except queue.Empty:
+            return None
+
     def next_callback(self, timeout: float = CALLBACK_TIMEOUT) -> dict[str, str]:
         try:
             return self.received.get(timeout=timeout)

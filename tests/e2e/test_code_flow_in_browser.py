@@ -10,6 +10,7 @@ under Connected apps and revokes its access, which the API honours at once.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -24,8 +25,10 @@ from tests.e2e.pages import (
     sign_in,
     unique,
 )
+from tests.e2e.watch import PageProblems
 from tests.live_server import LiveServer
 from tests.oauth_app import (
+    CALLBACK_TIMEOUT,
     CallbackApp,
     api_status,
     assert_refused_soon,
@@ -70,6 +73,21 @@ def connected_app(page: Page, name: str) -> Locator:
     )
 
 
+def app_receives(page: Page, app: CallbackApp, problems: PageProblems) -> dict[str, str]:
+    """What the app's redirect URI got; if nothing, what the browser reported instead.
+
+    The wait goes through Playwright so that the browser's events (a console
+    error saying why the redirect never happened) are heard meanwhile.
+    """
+    deadline = time.monotonic() + CALLBACK_TIMEOUT
+    while time.monotonic() < deadline and not problems:
+        received = app.poll()
+        if received is not None:
+            return received
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the app's redirect URI was not called; the browser: {problems.seen}")
+
+
 def exchange(
     server: LiveServer, metadata: dict[str, Any], app: CallbackApp, client_id: str,
     code: str, verifier: str,
@@ -95,6 +113,7 @@ def test_allow_deny_connected_apps_and_revoke_access(
     live_server: LiveServer,
     oauth_metadata: dict[str, Any],
     callback_app: CallbackApp,
+    problems: PageProblems,
 ) -> None:
     name, description = unique("Calendar Sync"), "Puts ticket due dates in your calendar."
     sign_in(page, live_server.admin_email, live_server.admin_password)
@@ -123,7 +142,7 @@ def test_allow_deny_connected_apps_and_revoke_access(
     page.get_by_role("button", name="Allow").click()
 
     # Allow: the app receives a code with its state, and exchanges it.
-    callback = callback_app.next_callback()
+    callback = app_receives(page, callback_app, problems)
     assert callback.get("state") == state, callback
     assert "code" in callback, callback
     expect(page.get_by_role("heading", name="Test App")).to_be_visible()
@@ -146,7 +165,7 @@ def test_allow_deny_connected_apps_and_revoke_access(
     page.goto(url)
     expect(page.get_by_text(description).first).to_be_visible()
     page.get_by_role("button", name="Deny").click()
-    denied = callback_app.next_callback()
+    denied = app_receives(page, callback_app, problems)
     assert denied.get("error") == "access_denied", denied
     assert denied.get("state") == state
     assert "code" not in denied
