@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,6 +86,17 @@ async def test_consent_page_cannot_be_framed(
     response = await http.get("/oauth/authorize", params=authorize_params(client))
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_consent_form_may_redirect_only_to_the_clients_origin(
+    http: httpx.AsyncClient, client: OAuthClient, signed_in: User
+) -> None:
+    """Browsers apply CSP form-action to the redirect after Allow/Deny as well."""
+    response = await http.get("/oauth/authorize", params=authorize_params(client))
+    policy = response.headers["content-security-policy"]
+    target = urlsplit(REDIRECT_URI)
+    assert f"form-action 'self' {target.scheme}://{target.netloc};" in policy
+    assert "script-src 'self';" in policy
 
 
 async def test_allow_redirects_with_code_state_and_issuer(

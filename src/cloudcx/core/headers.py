@@ -11,6 +11,18 @@ STRICT_CSP = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+
+
+def csp_allowing_form_target(origin: str) -> str:
+    """The strict policy, also letting a form's redirect reach ``origin``.
+
+    Browsers apply ``form-action`` to the redirects that follow a form
+    submission too, so the consent form (which answers with a redirect to the
+    client's registered redirect URI) needs that one origin allowed.
+    """
+    return STRICT_CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 # The interactive API docs run Swagger UI, which needs an inline bootstrap script.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.accounts.models import User
 from cloudcx.console.errors import error_page
 from cloudcx.console.web import Console, ConsoleDep
+from cloudcx.core.headers import csp_allowing_form_target
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep
 from cloudcx.oauth import consents
 from cloudcx.oauth import scopes as scope_catalog
@@ -91,6 +92,10 @@ def _consent_page(
         redirect_host=urlsplit(req.redirect_uri).netloc,
     )
     response.headers.update(NO_STORE)
+    target = urlsplit(req.redirect_uri)
+    response.headers["Content-Security-Policy"] = csp_allowing_form_target(
+        f"{target.scheme}://{target.netloc}"
+    )
     return response
 
 
