@@ -16,6 +16,7 @@ from cloudcx import __version__, errors
 from cloudcx.api import errors as api_errors
 from cloudcx.api import me
 from cloudcx.api.problems import Problem
+from cloudcx.audit import events as audit_events
 from cloudcx.config import Settings
 from cloudcx.console import auth as console_auth
 from cloudcx.console import errors as console_errors
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
 
 def _add_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(OAuthError, oauth_routes.oauth_error_handler)
+    app.add_exception_handler(OAuthError, audit_events.audited(oauth_routes.oauth_error_handler))
     app.add_exception_handler(BearerError, api_errors.bearer_error_handler)
     app.add_exception_handler(Problem, api_errors.problem_handler)
     app.add_exception_handler(RequestValidationError, errors.validation_error)

@@ -13,6 +13,7 @@ from cloudcx import migrate
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import Role
 from cloudcx.accounts.service import AccountError
+from cloudcx.audit.service import Action, Actor, Target, record
 from cloudcx.bootstrap import bootstrap
 from cloudcx.config import Settings
 from cloudcx.oauth import clients, keys
@@ -165,6 +166,14 @@ def user_create(
                 password=password,
                 role=role,
                 name=name,
+            )
+            await record(
+                session,
+                tenant_id=found.id,
+                action=Action.USER_CREATED,
+                actor=Actor.system("cli"),
+                target=Target.of_user(user),
+                details={"role": role.value},
             )
             await session.commit()
             return str(user.id)

@@ -1,6 +1,7 @@
 """Every model, imported once so the metadata is complete (Alembic, tests)."""
 
 from cloudcx.accounts.models import Role, User, WebSession
+from cloudcx.audit.models import AuditEvent
 from cloudcx.db import Base
 from cloudcx.oauth.models import OAuthClient, Revocation, SigningKey
 from cloudcx.tenancy.models import Tenant, TenantDomain
@@ -9,6 +10,7 @@ from cloudcx.tickets.models import Ticket
 metadata = Base.metadata
 
 __all__ = [
+    "AuditEvent",
     "OAuthClient",
     "Revocation",
     "Role",

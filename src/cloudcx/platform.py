@@ -20,6 +20,7 @@ from cloudcx.db import create_engine, create_sessionmaker
 from cloudcx.oauth import keys as signing_keys
 from cloudcx.oauth.keys import KeyRing
 from cloudcx.oauth.revocation import RevocationSet
+from cloudcx.security.throttle import Throttle
 from cloudcx.tenancy.service import TenantDirectory
 
 log = logging.getLogger("cloudcx")
@@ -34,6 +35,7 @@ class Platform:
     keys: KeyRing
     tenants: TenantDirectory
     revocations: RevocationSet
+    throttle: Throttle
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -50,6 +52,7 @@ class Platform:
             keys=KeyRing(maker, settings.resolved_secret_key),
             tenants=TenantDirectory(maker, settings.cache_ttl),
             revocations=RevocationSet(maker),
+            throttle=Throttle.build(settings),
         )
 
     async def start(self) -> None:

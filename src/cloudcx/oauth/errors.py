@@ -110,12 +110,17 @@ class TemporarilyUnavailableError(OAuthError):
     default_description = "The server is temporarily unable to handle the request."
 
 
-class SlowDownError(OAuthError):
-    """Too many attempts: 429 with ``Retry-After`` (used by the brute-force defence)."""
+class SlowDownError(InvalidRequestError):
+    """Too many failed attempts from this address: 429 with ``Retry-After``.
 
-    error = "slow_down"
+    RFC 6749 §5.2 has no code for throttling (``slow_down`` belongs to the
+    device flow, RFC 8628 §3.5, and means "poll less often"), so the body
+    carries ``invalid_request``, which every client understands, while the
+    status (RFC 6585 §4) and ``Retry-After`` (RFC 9110 §10.2.3) say when to retry.
+    """
+
     status_code = 429
-    default_description = "Too many requests; retry later."
+    default_description = "Too many failed attempts; retry later."
 
     def __init__(self, retry_after: int, description: str | None = None) -> None:
         super().__init__(description, headers={"Retry-After": str(max(1, retry_after))})
