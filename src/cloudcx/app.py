@@ -16,8 +16,11 @@ from cloudcx import __version__, errors
 from cloudcx.api import errors as api_errors
 from cloudcx.api import me
 from cloudcx.api.problems import Problem
+from cloudcx.audit import api as audit_api
+from cloudcx.audit import console as audit_console
 from cloudcx.audit import events as audit_events
 from cloudcx.config import Settings
+from cloudcx.console import account as console_account
 from cloudcx.console import auth as console_auth
 from cloudcx.console import errors as console_errors
 from cloudcx.console import oauth_clients as console_oauth_clients
@@ -38,6 +41,9 @@ ROUTERS = (
     tickets_api.router,
     console_auth.router,
     console_oauth_clients.router,
+    audit_api.router,
+    audit_console.router,
+    console_account.router,
 )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cloudcx.audit import retention as audit_retention
 from cloudcx.config import Settings
 from cloudcx.core.passwords import Passwords
 from cloudcx.db import create_engine, create_sessionmaker
@@ -66,6 +67,13 @@ class Platform:
         self._tasks.append(asyncio.create_task(self._refresh_keys(), name="cloudcx-keys"))
         self._tasks.append(
             asyncio.create_task(self._refresh_revocations(), name="cloudcx-revocations")
+        )
+        retention = self.settings.audit_retention_days
+        self._tasks.append(
+            asyncio.create_task(
+                audit_retention.purge_periodically(self.sessionmaker, retention),
+                name="cloudcx-audit-retention",
+            )
         )
 
     async def stop(self, dispose_engine: bool = True) -> None:

@@ -39,6 +39,17 @@ async def signin_succeeded(session: AsyncSession, request: Request, user: User) 
     )
 
 
+async def signed_out(session: AsyncSession, request: Request, user: User) -> None:
+    await record(
+        session,
+        tenant_id=user.tenant_id,
+        action=Action.SIGNOUT,
+        actor=Actor.of_user(user),
+        target=Target.of_user(user),
+        origin=Origin.of(request),
+    )
+
+
 async def signin_failed(platform: Platform, request: Request, login: str, reason: str) -> None:
     tenant = _tenant(request)
     if tenant is None:

@@ -89,6 +89,8 @@ async def logout(
     cx.check_csrf(csrf_token)
     if cx.session_cookie:
         await sessions.end(session, cx.session_cookie)
+        if cx.user is not None:
+            await audit_events.signed_out(session, cx.request, cx.user)
         await session.commit()
     response = cx.redirect("/login?notice=signed_out")
     response.delete_cookie(SESSION_COOKIE, path="/")
