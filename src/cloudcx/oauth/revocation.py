@@ -72,7 +72,9 @@ class RevocationSet:
         # subject → latest revocation time (epoch seconds)
         self._clients: dict[str, float] = {}
         self._users: dict[str, float] = {}
-        self._seen: set[int] = set()
+        # (id, created_at): SQLite reuses the id of a deleted last row, so an id
+        # alone could make a new revocation look already applied.
+        self._seen: set[tuple[int, datetime]] = set()
         self._since: datetime | None = None
         self.refreshed_at = 0.0
 
@@ -91,9 +93,10 @@ class RevocationSet:
         return False
 
     def apply(self, row: Revocation) -> None:
-        if row.id in self._seen:
+        seen = (row.id, row.created_at)
+        if seen in self._seen:
             return
-        self._seen.add(row.id)
+        self._seen.add(seen)
         if row.kind == Kind.TOKEN:
             self._tokens.add(row.value)
         elif row.kind == Kind.GRANT:
