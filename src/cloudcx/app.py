@@ -30,6 +30,7 @@ from cloudcx.core.responses import OrjsonResponse
 from cloudcx.oauth import routes as oauth_routes
 from cloudcx.oauth.errors import BearerError, OAuthError
 from cloudcx.platform import Platform
+from cloudcx.security.limits import BodyLimitMiddleware
 from cloudcx.tenancy.middleware import TenantMiddleware
 from cloudcx.tickets import api as tickets_api
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_health(app)
     _add_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, settings=platform.settings)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
