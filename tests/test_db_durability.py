@@ -1,0 +1,140 @@
+"""SQLite in WAL mode: a server killed with SIGKILL mid-writes keeps every committed record.
+
+A real ``cloudcx serve`` process takes concurrent "New OAuth Client" forms; a
+303 answer means the row was committed. The process is killed with SIGKILL
+while writes are in flight, then the database is checked and served again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "durability-Test-passw0rd"
+WRITERS = 8
+ACKNOWLEDGED_BEFORE_KILL = 80
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(var_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDCX_")}
+    env.update(
+        CLOUDCX_VAR_DIR=str(var_dir),
+        CLOUDCX_SECRET_KEY="durability-secret-key-0123456789-abcdefghij",
+        CLOUDCX_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        CLOUDCX_ARGON2_TIME_COST="1",
+        CLOUDCX_ARGON2_MEMORY_KIB="64",
+        CLOUDCX_ARGON2_PARALLELISM="1",
+    )
+    return env
+
+
+@asynccontextmanager
+async def server(var_dir: Path, port: int) -> AsyncIterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloudcx", "serve", "--port", str(port)],
+        env=server_env(var_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient() as probe:
+            for _ in range(200):
+                try:
+                    if (await probe.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("server did not start")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+async def signed_in(base: str) -> tuple[httpx.AsyncClient, str]:
+    client = httpx.AsyncClient(base_url=base, timeout=10)
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    await client.post(
+        "/login",
+        data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token.group(1)},
+    )
+    form = await client.get("/settings/security/oauth-clients/new")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf, form.text
+    return client, csrf.group(1)
+
+
+async def write_until_killed(
+    client: httpx.AsyncClient, csrf: str, writer: int, acknowledged: list[str]
+) -> None:
+    for n in range(100_000):
+        name = f"w{writer}-{n}"
+        try:
+            response = await client.post(
+                "/settings/security/oauth-clients/new",
+                data={"csrf_token": csrf, "client_name": name, "description": "durability"},
+            )
+        except httpx.TransportError:
+            return  # the server is gone
+        if response.status_code == 303:
+            acknowledged.append(name)
+
+
+async def test_sigkill_mid_writes_keeps_every_committed_record(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    acknowledged: list[str] = []
+    async with server(tmp_path, port) as proc:
+        client, csrf = await signed_in(base)
+        writers = [
+            asyncio.create_task(write_until_killed(client, csrf, w, acknowledged))
+            for w in range(WRITERS)
+        ]
+        while len(acknowledged) < ACKNOWLEDGED_BEFORE_KILL:
+            await asyncio.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        await asyncio.gather(*writers)
+        await client.aclose()
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+
+    db = sqlite3.connect(tmp_path / "cloudcx.db")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        stored = {row[0] for row in db.execute("SELECT client_name FROM oauth_clients")}
+    finally:
+        db.close()
+    missing = set(acknowledged) - stored
+    assert not missing, f"{len(missing)} committed records lost"
+
+    async with server(tmp_path, port):
+        client, _ = await signed_in(base)
+        listing = await client.get("/settings/security/oauth-clients")
+        await client.aclose()
+    assert all(f">{name}<" in listing.text for name in acknowledged)
+    print(f"\n[SIGKILL] acknowledged {len(acknowledged)} writes, all intact after restart")
