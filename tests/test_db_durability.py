@@ -50,9 +50,9 @@ def server_env(var_dir: Path) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def server(var_dir: Path, port: int) -> AsyncIterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cloudcx", "serve", "--port", str(port)],
+async def server(var_dir: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "cloudcx", "serve", "--port", str(port)),
         env=server_env(var_dir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -69,9 +69,9 @@ async def server(var_dir: Path, port: int) -> AsyncIterator[subprocess.Popen[byt
                 raise AssertionError("server did not start")
         yield proc
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.kill()
-        proc.wait(timeout=10)
+        await asyncio.wait_for(proc.wait(), 10)
 
 
 async def signed_in(base: str) -> tuple[httpx.AsyncClient, str]:
@@ -90,7 +90,11 @@ async def signed_in(base: str) -> tuple[httpx.AsyncClient, str]:
 
 
 async def write_until_killed(
-    client: httpx.AsyncClient, csrf: str, writer: int, acknowledged: list[str]
+    client: httpx.AsyncClient,
+    csrf: str,
+    writer: int,
+    acknowledged: list[str],
+    enough: asyncio.Event,
 ) -> None:
     for n in range(100_000):
         name = f"w{writer}-{n}"
@@ -103,24 +107,26 @@ async def write_until_killed(
             return  # the server is gone
         if response.status_code == 303:
             acknowledged.append(name)
+            if len(acknowledged) >= ACKNOWLEDGED_BEFORE_KILL:
+                enough.set()
 
 
 async def test_sigkill_mid_writes_keeps_every_committed_record(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     acknowledged: list[str] = []
+    enough = asyncio.Event()
     async with server(tmp_path, port) as proc:
         client, csrf = await signed_in(base)
         writers = [
-            asyncio.create_task(write_until_killed(client, csrf, w, acknowledged))
+            asyncio.create_task(write_until_killed(client, csrf, w, acknowledged, enough))
             for w in range(WRITERS)
         ]
-        while len(acknowledged) < ACKNOWLEDGED_BEFORE_KILL:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(enough.wait(), 60)
         os.kill(proc.pid, signal.SIGKILL)
         await asyncio.gather(*writers)
         await client.aclose()
-        assert proc.wait(timeout=10) == -signal.SIGKILL
+        assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
 
     db = sqlite3.connect(tmp_path / "cloudcx.db")
     try:
