@@ -9,6 +9,13 @@ render it as RFC 6749 §5.2 JSON with ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
+import re
+
+# RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
+# Descriptions may quote request input (a grant type, a parameter name), so
+# anything outside that set is replaced rather than echoed.
+_NOT_DESCRIPTION_CHAR = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+
 
 class OAuthError(Exception):
     error: str = "server_error"
@@ -30,7 +37,7 @@ class OAuthError(Exception):
     def body(self) -> dict[str, str]:
         body = {"error": self.error}
         if self.description:
-            body["error_description"] = self.description
+            body["error_description"] = _NOT_DESCRIPTION_CHAR.sub("?", self.description)
         return body
 
 
