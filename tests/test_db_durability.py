@@ -11,7 +11,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,31 +21,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import servers
+
 pytestmark = pytest.mark.slow
 
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "durability-Test-passw0rd"
+ADMIN_EMAIL = servers.ADMIN_EMAIL
+ADMIN_PASSWORD = servers.ADMIN_PASSWORD
 WRITERS = 8
 ACKNOWLEDGED_BEFORE_KILL = 80
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_env(var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDCX_")}
-    env.update(
-        CLOUDCX_VAR_DIR=str(var_dir),
-        CLOUDCX_SECRET_KEY="durability-secret-key-0123456789-abcdefghij",
-        CLOUDCX_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        CLOUDCX_ARGON2_TIME_COST="1",
-        CLOUDCX_ARGON2_MEMORY_KIB="64",
-        CLOUDCX_ARGON2_PARALLELISM="1",
-    )
-    return env
+free_port = servers.free_port
+server_env = servers.server_env
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from cloudcx import __version__, errors
 from cloudcx.api import errors as api_errors
 from cloudcx.api import me
+from cloudcx.api.openapi_docs import document_problems
 from cloudcx.api.problems import Problem
 from cloudcx.audit import api as audit_api
 from cloudcx.audit import console as audit_console
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_health(app)
+    document_problems(app)
     _add_handlers(app)
     app.add_middleware(BodyLimitMiddleware, settings=platform.settings)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)

@@ -62,7 +62,12 @@ async def token_endpoint(
     return OrjsonResponse(body, headers=NO_STORE)
 
 
-@router.get("/.well-known/jwks.json", summary="JSON Web Key Set (RFC 7517)")
+@router.get(
+    "/.well-known/jwks.json",
+    summary="JSON Web Key Set (RFC 7517)",
+    response_class=Response,
+    responses={200: {"content": {"application/jwk-set+json": {"schema": {"type": "object"}}}}},
+)
 async def jwks(platform: PlatformDep) -> Response:
     return Response(
         platform.keys.jwks_json,
