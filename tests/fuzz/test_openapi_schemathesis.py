@@ -27,7 +27,7 @@ from tests import servers
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES_PER_OPERATION = 100
+EXAMPLES_PER_OPERATION = 60
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
