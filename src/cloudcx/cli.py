@@ -13,6 +13,7 @@ from cloudcx import migrate
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import Role
 from cloudcx.accounts.service import AccountError
+from cloudcx.audit import retention
 from cloudcx.audit.service import Action, Actor, Target, record
 from cloudcx.bootstrap import bootstrap
 from cloudcx.config import Settings
@@ -33,6 +34,8 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="Security audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 
@@ -227,3 +230,13 @@ def keys_rotate() -> None:
             return key.kid
 
     typer.echo(f"New signing key {_run(run)} is active.")
+
+
+@audit_app.command("purge")
+def audit_purge() -> None:
+    """Delete audit events older than CLOUDCX_AUDIT_RETENTION_DAYS now (servers do it hourly)."""
+
+    async def run(platform: Platform) -> int:
+        return await retention.purge(platform.sessionmaker, platform.settings.audit_retention_days)
+
+    typer.echo(f"Deleted {_run(run)} audit events.")
