@@ -6,16 +6,19 @@ seconds and every count below is exact.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
 
 from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
-from cloudcx.security.throttle import ThrottlePolicy
+from cloudcx.security.throttle import Throttle, ThrottlePolicy
 from tests import helpers
 from tests.security.conftest import CountingHasher, FakeClock
 
@@ -228,3 +231,40 @@ async def test_unknown_email_costs_one_argon2_verification_like_a_wrong_password
     real, dummy, dummy2 = argon2_counter.verified_hashes
     assert dummy == dummy2 != real
     assert extract_parameters(dummy) == extract_parameters(real)
+
+
+async def test_a_parallel_burst_is_counted_like_a_sequence(
+    http: httpx.AsyncClient,
+    platform: Platform,
+    admin: User,
+    oauth_client: OAuthClient,
+    clock: FakeClock,
+    argon2_counter: CountingHasher,
+) -> None:
+    """50 guesses sent at once must not all pass the check before one is counted."""
+    responses = await asyncio.gather(
+        *(guess(http, oauth_client.client_id, admin.email, f"burst-{n}") for n in range(50))
+    )
+    outcomes = Counter(outcome(r) for r in responses)
+    assert argon2_counter.verifications == POLICY.free_failures
+    assert outcomes == {"rejected": POLICY.free_failures, "throttled": 50 - POLICY.free_failures}
+    assert len(platform.throttle.pairs) == 0  # no lock left behind
+
+
+async def test_unreachable_counters_refuse_instead_of_failing(
+    http: httpx.AsyncClient,
+    platform: Platform,
+    admin: User,
+    oauth_client: OAuthClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis down: a clear 429 with Retry-After, never a 500, and no unchecked guessing."""
+    storage = storage_from_string("async+redis://127.0.0.1:1/0", implementation="redispy")
+    assert isinstance(storage, Storage)
+    monkeypatch.setattr(platform, "throttle", Throttle(storage, lambda _t: POLICY))
+    response = await guess(http, oauth_client.client_id, admin.email, helpers.PASSWORD)
+    assert response.status_code == 429
+    assert response.json()["error"] == "invalid_request"
+    assert response.headers["Retry-After"] == "5"
+    page = await helpers.login(http, admin.email)
+    assert page.status_code == 429

@@ -29,6 +29,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -37,6 +38,7 @@ from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimite
 from limits.storage import storage_from_string
 
 from cloudcx.config import Settings
+from cloudcx.security.keyed_lock import KeyedLock
 from cloudcx.tenancy.service import TenantInfo
 
 NAMESPACE = "cloudcx-signin"
@@ -135,6 +137,15 @@ class Throttle:
         self.clock = clock
         self._counts = MovingWindowRateLimiter(storage)
         self._locks = FixedWindowRateLimiter(storage)
+        # Attempts on one (account, address) pair run one at a time in this
+        # process, so a burst of parallel guesses cannot all pass ``check``
+        # before the first failure is counted.
+        self.pairs = KeyedLock()
+
+    def serialized(
+        self, tenant: TenantInfo, login: str, ip: str
+    ) -> AbstractAsyncContextManager[None]:
+        return self.pairs.hold("/".join(keys_for(tenant.id, login, ip).pair))
 
     @classmethod
     def build(cls, settings: Settings) -> Throttle:
