@@ -128,13 +128,21 @@ def tenant_create(
     async def run(platform: Platform) -> str:
         async with platform.sessionmaker() as session:
             tenant = await tenancy.create_tenant(session, name, domain)
-            await accounts.create_user(
+            admin = await accounts.create_user(
                 session,
                 platform.passwords,
                 tenant_id=tenant.id,
                 email=admin_email,
                 password=admin_password,
                 role=Role.ADMIN,
+            )
+            await record(
+                session,
+                tenant_id=tenant.id,
+                action=Action.USER_CREATED,
+                actor=Actor.system("cli"),
+                target=Target.of_user(admin),
+                details={"role": Role.ADMIN.value},
             )
             await session.commit()
             return str(tenant.id)

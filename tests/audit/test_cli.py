@@ -52,4 +52,7 @@ def test_cli_user_create_and_purge_are_audited(tmp_path: Path) -> None:
         ).fetchall()
     finally:
         db.close()
-    assert rows == [("user.created", "system", "cli", "new@acme.example", '{"role": "agent"}')]
+    assert rows == [
+        ("user.created", "system", "cli", "boss@acme.example", '{"role": "admin"}'),
+        ("user.created", "system", "cli", "new@acme.example", '{"role": "agent"}'),
+    ]
