@@ -49,6 +49,8 @@ def test_anonymous_actor_keeps_only_email_like_logins() -> None:
     """A password typed into the email field must not land in the log."""
     assert Actor.anonymous("someone@acme.example").label == "someone@acme.example"
     assert Actor.anonymous("my-password-typed-here").label == ""
+    assert Actor.anonymous("p@ssw0rd with spaces!").label == ""
+    assert Actor.anonymous("Tr0ub@dor&3").label == ""
 
 
 async def test_record_is_written_with_the_callers_commit(

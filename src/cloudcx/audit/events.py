@@ -14,7 +14,15 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
-from cloudcx.audit.service import Action, Actor, Origin, Target, record, record_now
+from cloudcx.audit.service import (
+    Action,
+    Actor,
+    Origin,
+    Target,
+    looks_like_email,
+    record,
+    record_now,
+)
 from cloudcx.oauth.errors import OAuthError
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
@@ -95,7 +103,7 @@ async def token_refused(request: Request, exc: OAuthError) -> None:
         tenant_id=tenant.id,
         action=Action.TOKEN_REFUSED,
         actor=Actor.of_client(client_id) if client_id else Actor.anonymous(),
-        target=Target("user", "", login[:320]) if "@" in login else None,
+        target=Target("user", "", login) if looks_like_email(login) else None,
         origin=Origin.of(request),
         details={
             "grant_type": params.get("grant_type", "")[:64],

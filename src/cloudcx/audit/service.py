@@ -10,6 +10,7 @@ put a password, secret or token into the log.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from cloudcx.audit.models import AuditEvent
 log = logging.getLogger("cloudcx.audit")
 
 _SECRET_WORDS = ("password", "secret", "token", "assertion", "verifier", "authorization", "cookie")
+_EMAIL_SHAPE = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _SAFE_NAMES = frozenset({"token_type", "token_type_hint"})
 REDACTED = "[redacted]"
 
@@ -78,7 +80,7 @@ class Actor:
     def anonymous(cls, login: str = "") -> Actor:
         """Someone not signed in; ``login`` is kept only if it looks like an email,
         so a password typed into the email field never reaches the log."""
-        return cls("anonymous", "", login[:320] if "@" in login else "")
+        return cls("anonymous", "", login[:320] if looks_like_email(login) else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,10 @@ class Origin:
     def of(cls, request: Request) -> Origin:
         ip = getattr(request.state, "client_ip", "") or ""
         return cls(ip[:64], request.headers.get("user-agent", "")[:300])
+
+
+def looks_like_email(value: str) -> bool:
+    return len(value) <= 320 and _EMAIL_SHAPE.fullmatch(value.strip()) is not None
 
 
 def clean(value: Any, depth: int = 0) -> Any:
