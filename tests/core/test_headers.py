@@ -48,6 +48,7 @@ async def test_signed_in_pages_are_hardened(http: httpx.AsyncClient, admin: User
         assert response.status_code == 200
         assert_hardened(response)
         assert "<script>" not in response.text  # no inline script anywhere
+        assert response.headers["cache-control"] == "no-store"
 
 
 async def test_unknown_host_404_is_hardened(http: httpx.AsyncClient, tenant: TenantInfo) -> None:

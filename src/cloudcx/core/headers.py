@@ -43,6 +43,9 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 if https:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                # Pages carry CSRF tokens and personal data: never kept by a cache.
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
