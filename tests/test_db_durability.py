@@ -95,7 +95,9 @@ async def write_until_killed(
                 enough.set()
 
 
-async def test_sigkill_mid_writes_keeps_every_committed_record(tmp_path: Path) -> None:
+async def test_sigkill_mid_writes_keeps_every_committed_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     acknowledged: list[str] = []
@@ -127,4 +129,5 @@ async def test_sigkill_mid_writes_keeps_every_committed_record(tmp_path: Path) -
         listing = await client.get("/settings/security/oauth-clients")
         await client.aclose()
     assert all(f">{name}<" in listing.text for name in acknowledged)
-    print(f"\n[SIGKILL] acknowledged {len(acknowledged)} writes, all intact after restart")
+    with capsys.disabled():
+        print(f"\n[SIGKILL] {len(acknowledged)} acknowledged writes, all intact after restart")
