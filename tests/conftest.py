@@ -90,6 +90,14 @@ async def _clean_database(engine: AsyncEngine) -> AsyncIterator[None]:
                 await conn.execute(delete(table))
 
 
+@pytest_asyncio.fixture(autouse=True)
+async def _reset_throttle(platform: Platform) -> AsyncIterator[None]:
+    """Sign-in failure counters never leak from one test into the next."""
+    await platform.throttle.reset()
+    yield
+    await platform.throttle.reset()
+
+
 @pytest_asyncio.fixture
 async def db(platform: Platform) -> AsyncIterator[AsyncSession]:
     async with platform.sessionmaker() as session:

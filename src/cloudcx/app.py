@@ -15,8 +15,13 @@ from starlette.exceptions import HTTPException
 from cloudcx import __version__, errors
 from cloudcx.api import errors as api_errors
 from cloudcx.api import me
+from cloudcx.api.openapi_docs import document_problems
 from cloudcx.api.problems import Problem
+from cloudcx.audit import api as audit_api
+from cloudcx.audit import console as audit_console
+from cloudcx.audit import events as audit_events
 from cloudcx.config import Settings
+from cloudcx.console import account as console_account
 from cloudcx.console import auth as console_auth
 from cloudcx.console import connected_apps, oauth_client_edit, signing_keys
 from cloudcx.console import errors as console_errors
@@ -28,6 +33,7 @@ from cloudcx.oauth import authorize_endpoint, introspection, metadata, revocatio
 from cloudcx.oauth import routes as oauth_routes
 from cloudcx.oauth.errors import BearerError, OAuthError
 from cloudcx.platform import Platform
+from cloudcx.security.limits import BodyLimitMiddleware
 from cloudcx.tenancy.middleware import TenantMiddleware
 from cloudcx.tickets import api as tickets_api
 
@@ -46,6 +52,9 @@ ROUTERS = (
     oauth_client_edit.router,
     connected_apps.router,
     signing_keys.router,
+    audit_api.router,
+    audit_console.router,
+    console_account.router,
 )
 
 
@@ -72,14 +81,16 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_health(app)
+    document_problems(app)
     _add_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, settings=platform.settings)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 
 def _add_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(OAuthError, oauth_routes.oauth_error_handler)
+    app.add_exception_handler(OAuthError, audit_events.audited(oauth_routes.oauth_error_handler))
     app.add_exception_handler(BearerError, api_errors.bearer_error_handler)
     app.add_exception_handler(Problem, api_errors.problem_handler)
     app.add_exception_handler(RequestValidationError, errors.validation_error)

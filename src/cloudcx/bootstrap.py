@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import Role
+from cloudcx.audit.service import Action, Actor, Target, record
 from cloudcx.oauth import keys
 from cloudcx.platform import Platform
 from cloudcx.tenancy.models import Tenant
@@ -42,7 +43,7 @@ async def bootstrap(platform: Platform) -> BootstrapResult:
         if not password:
             generated = password = secrets.token_urlsafe(15)
         tenant = await create_tenant(session, DEFAULT_TENANT_NAME, list(DEFAULT_DOMAINS))
-        await accounts.create_user(
+        admin = await accounts.create_user(
             session,
             platform.passwords,
             tenant_id=tenant.id,
@@ -50,6 +51,14 @@ async def bootstrap(platform: Platform) -> BootstrapResult:
             password=password,
             role=Role.ADMIN,
             name="Administrator",
+        )
+        await record(
+            session,
+            tenant_id=tenant.id,
+            action=Action.USER_CREATED,
+            actor=Actor.system("first start"),
+            target=Target.of_user(admin),
+            details={"role": Role.ADMIN.value},
         )
         await session.commit()
     return BootstrapResult(

@@ -13,6 +13,8 @@ from cloudcx import migrate
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import Role
 from cloudcx.accounts.service import AccountError
+from cloudcx.audit import retention
+from cloudcx.audit.service import Action, Actor, Target, record
 from cloudcx.bootstrap import bootstrap
 from cloudcx.config import Settings
 from cloudcx.oauth import clients, keys
@@ -32,6 +34,8 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="Security audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 
@@ -127,13 +131,21 @@ def tenant_create(
     async def run(platform: Platform) -> str:
         async with platform.sessionmaker() as session:
             tenant = await tenancy.create_tenant(session, name, domain)
-            await accounts.create_user(
+            admin = await accounts.create_user(
                 session,
                 platform.passwords,
                 tenant_id=tenant.id,
                 email=admin_email,
                 password=admin_password,
                 role=Role.ADMIN,
+            )
+            await record(
+                session,
+                tenant_id=tenant.id,
+                action=Action.USER_CREATED,
+                actor=Actor.system("cli"),
+                target=Target.of_user(admin),
+                details={"role": Role.ADMIN.value},
             )
             await session.commit()
             return str(tenant.id)
@@ -168,6 +180,14 @@ def user_create(
                 password=password,
                 role=role,
                 name=name,
+            )
+            await record(
+                session,
+                tenant_id=found.id,
+                action=Action.USER_CREATED,
+                actor=Actor.system("cli"),
+                target=Target.of_user(user),
+                details={"role": role.value},
             )
             await session.commit()
             return str(user.id)
@@ -221,3 +241,13 @@ def keys_rotate() -> None:
             return key.kid
 
     typer.echo(f"New signing key {_run(run)} is active.")
+
+
+@audit_app.command("purge")
+def audit_purge() -> None:
+    """Delete audit events older than CLOUDCX_AUDIT_RETENTION_DAYS now (servers do it hourly)."""
+
+    async def run(platform: Platform) -> int:
+        return await retention.purge(platform.sessionmaker, platform.settings.audit_retention_days)
+
+    typer.echo(f"Deleted {_run(run)} audit events.")

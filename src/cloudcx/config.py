@@ -52,6 +52,21 @@ class Settings(BaseSettings):
     # How often each process pulls new revocations from the database.
     revocation_poll_interval: float = Field(default=1.0, gt=0)
 
+    # Brute-force defence of sign-in (security/throttle.py): failures allowed
+    # per window, per (account, IP) pair, per IP and per account.
+    signin_window: int = Field(default=900, ge=1)
+    signin_free_failures: int = Field(default=5, ge=1)
+    signin_pair_limit: int = Field(default=20, ge=1)
+    signin_ip_limit: int = Field(default=100, ge=1)
+    signin_account_limit: int = Field(default=200, ge=1)
+    signin_backoff_max: int = Field(default=60, ge=1)
+    # Audit events older than this many days are deleted (audit/service.py).
+    audit_retention_days: int = Field(default=365, ge=1)
+    # Request size caps (security/limits.py): API bodies, form bodies, JSON nesting.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_form_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=2)
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production":

@@ -81,7 +81,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
     """WAL lets readers run beside the writer; the busy timeout waits out a lock
-    instead of failing; foreign keys are off by default in SQLite."""
+    instead of failing; foreign keys are off by default in SQLite.
+
+    ``synchronous=NORMAL`` in WAL mode: a commit is written to the WAL file
+    before it returns, but fsync'd only at checkpoints. A killed process
+    (SIGKILL, OOM) therefore loses nothing committed — the operating system
+    still holds the writes (tests/test_db_durability.py proves it) — while a
+    power cut or kernel crash may roll back the last few transactions, never
+    corrupt the file. That is the embedded, single-machine trade-off; a
+    deployment that needs every commit on disk runs on PostgreSQL.
+    """
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -1,6 +1,7 @@
 """Every model, imported once so the metadata is complete (Alembic, tests)."""
 
 from cloudcx.accounts.models import Role, User, WebSession
+from cloudcx.audit.models import AuditEvent
 from cloudcx.db import Base
 from cloudcx.oauth.models import (
     AuthorizationCode,
@@ -16,6 +17,7 @@ from cloudcx.tickets.models import Ticket
 metadata = Base.metadata
 
 __all__ = [
+    "AuditEvent",
     "AuthorizationCode",
     "OAuthClient",
     "OAuthConsent",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cloudcx.audit import retention as audit_retention
 from cloudcx.config import Settings
 from cloudcx.core.passwords import Passwords
 from cloudcx.db import create_engine, create_sessionmaker
@@ -22,6 +23,7 @@ from cloudcx.oauth import keys as signing_keys
 from cloudcx.oauth.keys import KeyRing
 from cloudcx.oauth.revocation import RevocationSet
 from cloudcx.oauth.tokens import VerifiedCache
+from cloudcx.security.throttle import Throttle
 from cloudcx.tenancy.service import TenantDirectory
 
 log = logging.getLogger("cloudcx")
@@ -36,6 +38,7 @@ class Platform:
     keys: KeyRing
     tenants: TenantDirectory
     revocations: RevocationSet
+    throttle: Throttle
     verified_tokens: VerifiedCache = field(default_factory=VerifiedCache)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -53,6 +56,7 @@ class Platform:
             keys=KeyRing(maker, settings.resolved_secret_key),
             tenants=TenantDirectory(maker, settings.cache_ttl),
             revocations=RevocationSet(maker),
+            throttle=Throttle.build(settings),
         )
 
     async def start(self) -> None:
@@ -69,6 +73,13 @@ class Platform:
         )
         self._tasks.append(
             asyncio.create_task(housekeeping.run(self.sessionmaker), name="cloudcx-housekeeping")
+        )
+        retention = self.settings.audit_retention_days
+        self._tasks.append(
+            asyncio.create_task(
+                audit_retention.purge_periodically(self.sessionmaker, retention),
+                name="cloudcx-audit-retention",
+            )
         )
 
     async def stop(self, dispose_engine: bool = True) -> None:

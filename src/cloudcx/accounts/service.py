@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import Role, User
-from cloudcx.core.passwords import MAX_LENGTH, MIN_LENGTH, Passwords
+from cloudcx.core.passwords import Passwords
+from cloudcx.security import password_policy
 
 
 class AccountError(ValueError):
@@ -27,11 +28,11 @@ def check_email(email: str) -> str:
         raise AccountError(f"Enter a valid email address ({exc}).") from exc
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_LENGTH:
-        raise AccountError(f"The password must have at least {MIN_LENGTH} characters.")
-    if len(password) > MAX_LENGTH:
-        raise AccountError(f"The password must have at most {MAX_LENGTH} characters.")
+def check_password(password: str, email: str = "") -> None:
+    """The password policy of ``security.password_policy``, as an AccountError."""
+    reason = password_policy.problem(password, email)
+    if reason:
+        raise AccountError(reason)
 
 
 async def find_by_email(session: AsyncSession, tenant_id: uuid.UUID, email: str) -> User | None:
@@ -57,7 +58,7 @@ async def create_user(
     name: str = "",
 ) -> User:
     email = check_email(email)
-    check_password(password)
+    check_password(password, email)
     if await find_by_email(session, tenant_id, email):
         raise AccountError("A user with this email already exists.")
     user = User(

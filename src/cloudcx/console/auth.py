@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
-from cloudcx.accounts import service as accounts
 from cloudcx.accounts import sessions
+from cloudcx.audit import events as audit_events
 from cloudcx.console.web import (
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
@@ -17,11 +17,13 @@ from cloudcx.console.web import (
     set_cookie,
 )
 from cloudcx.deps import PlatformDep, SessionDep
+from cloudcx.security import signin
 
 router = APIRouter(include_in_schema=False)
 
 # Same words whether the email is unknown or the password wrong.
 BAD_LOGIN = "The email or password is incorrect."
+THROTTLED = "Too many failed sign-in attempts. Wait a moment, then try again."
 
 
 @router.get("/login")
@@ -42,10 +44,21 @@ async def login(
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     cx.check_csrf(csrf_token)
-    user = await accounts.authenticate(
-        session, platform.passwords, tenant_id=cx.tenant.id, email=email, password=password
-    )
+    ip = cx.request.state.client_ip
+    try:
+        attempt = await signin.authenticate(
+            platform, session, cx.tenant, login=email, password=password, ip=ip
+        )
+    except signin.TooManyAttempts as exc:
+        await audit_events.signin_failed(platform, cx.request, email, "throttled")
+        page = cx.render(
+            "login.html", status_code=429, next=safe_next(next, ""), email=email, error=THROTTLED
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    user = attempt.user
     if user is None:
+        await audit_events.signin_failed(platform, cx.request, email, attempt.reason)
         return cx.render(
             "login.html", status_code=400, next=safe_next(next, ""), email=email, error=BAD_LOGIN
         )
@@ -59,6 +72,7 @@ async def login(
         cx.request.state.client_ip,
         cx.request.headers.get("user-agent", ""),
     )
+    await audit_events.signin_succeeded(session, cx.request, user)
     await session.commit()
     response = cx.redirect(safe_next(next))
     set_cookie(cx.request, response, SESSION_COOKIE, value, platform.settings.session_ttl)
@@ -75,6 +89,8 @@ async def logout(
     cx.check_csrf(csrf_token)
     if cx.session_cookie:
         await sessions.end(session, cx.session_cookie)
+        if cx.user is not None:
+            await audit_events.signed_out(session, cx.request, cx.user)
         await session.commit()
     response = cx.redirect("/login?notice=signed_out")
     response.delete_cookie(SESSION_COOKIE, path="/")

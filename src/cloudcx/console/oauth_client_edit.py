@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloudcx.audit import events as audit_events
+from cloudcx.audit.service import Action
 from cloudcx.console.oauth_clients import LIST_URL, find_client
 from cloudcx.console.web import Console, ConsoleDep
 from cloudcx.deps import SessionDep
@@ -79,7 +81,7 @@ async def edit_page(
 
 @router.post("/{id_}/edit")
 async def update(request: Request, cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
-    cx.require_admin()
+    user = cx.require_admin()
     form = await request.form()
     cx.check_csrf(form.get("csrf_token"))
     client = await find_client(session, cx, id_)
@@ -99,6 +101,8 @@ async def update(request: Request, cx: ConsoleDep, session: SessionDep, id_: str
         return await _render(cx, session, client, values, 422, errors=exc.errors)
     stopping = client.is_enabled and not settings.is_enabled
     await client_settings.apply(session, client, settings)
+    action = Action.CLIENT_DISABLED if stopping else Action.CLIENT_UPDATED
+    await audit_events.client_changed(session, request, cx.tenant.id, user, action, client)
     await session.commit()
     if stopping:
         await revocation.past_the_cut()
@@ -110,11 +114,14 @@ async def generate_secret(
     request: Request, cx: ConsoleDep, session: SessionDep, id_: str
 ) -> Response:
     """Show the new secret in this response only: it is never stored or shown again."""
-    cx.require_admin()
+    user = cx.require_admin()
     form = await request.form()
     cx.check_csrf(form.get("csrf_token"))
     client = await find_client(session, cx, id_)
     secret = client_settings.new_secret(client)
+    await audit_events.client_changed(
+        session, request, cx.tenant.id, user, Action.CLIENT_SECRET_GENERATED, client
+    )
     await session.commit()
     return await _render(
         cx,
@@ -130,11 +137,14 @@ async def generate_secret(
 async def revoke_tokens(
     request: Request, cx: ConsoleDep, session: SessionDep, id_: str
 ) -> Response:
-    cx.require_admin()
+    user = cx.require_admin()
     form = await request.form()
     cx.check_csrf(form.get("csrf_token"))
     client = await find_client(session, cx, id_)
     await consents.revoke_client_tokens(session, client)
+    await audit_events.client_changed(
+        session, request, cx.tenant.id, user, Action.GRANT_REVOKED, client
+    )
     await session.commit()
     await revocation.past_the_cut()
     return cx.redirect(f"{LIST_URL}/{client.id}/edit?notice=revoked")

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
+from cloudcx.audit import events as audit_events
+from cloudcx.audit.service import Action
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
 from cloudcx.oauth import clients, consents, revocation
@@ -67,7 +69,7 @@ async def create(
     user = cx.require_admin()
     cx.check_csrf(csrf_token)
     try:
-        await clients.create_client(
+        client = await clients.create_client(
             session,
             tenant_id=cx.tenant.id,
             client_name=client_name,
@@ -83,6 +85,9 @@ async def create(
             values=values,
             errors=exc.errors,
         )
+    await audit_events.client_changed(
+        session, cx.request, cx.tenant.id, user, Action.CLIENT_CREATED, client
+    )
     await session.commit()
     return cx.redirect(f"{LIST_URL}?notice=created")
 
@@ -98,9 +103,12 @@ async def delete_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response
 async def delete(
     cx: ConsoleDep, session: SessionDep, id_: str, csrf_token: CsrfField = ""
 ) -> Response:
-    cx.require_admin()
+    user = cx.require_admin()
     cx.check_csrf(csrf_token)
     client = await find_client(session, cx, id_)
+    await audit_events.client_changed(
+        session, cx.request, cx.tenant.id, user, Action.CLIENT_DELETED, client
+    )
     # Tokens are JWTs checked in memory: deleting the row alone would not end them.
     await consents.revoke_client_tokens(session, client)
     await session.delete(client)

@@ -41,10 +41,12 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         csp = DOCS_CSP if scope["path"].startswith(DOCS_PATHS) else STRICT_CSP
-        https = scope.get("state", {}).get("scheme", scope.get("scheme")) == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # Read now, not before the call: the scheme a trusted proxy
+                # forwarded is known only once the tenant middleware has run.
+                https = scope.get("state", {}).get("scheme", scope.get("scheme")) == "https"
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("Content-Security-Policy", csp)
                 headers.setdefault("X-Frame-Options", "DENY")
@@ -53,6 +55,9 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 if https:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                # Pages carry CSRF tokens and personal data: never kept by a cache.
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -9,6 +9,13 @@ render it as RFC 6749 §5.2 JSON with ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
+import re
+
+# RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
+# Descriptions may quote request input (a grant type, a parameter name), so
+# anything outside that set is replaced rather than echoed.
+_NOT_DESCRIPTION_CHAR = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+
 
 class OAuthError(Exception):
     error: str = "server_error"
@@ -30,7 +37,7 @@ class OAuthError(Exception):
     def body(self) -> dict[str, str]:
         body = {"error": self.error}
         if self.description:
-            body["error_description"] = self.description
+            body["error_description"] = _NOT_DESCRIPTION_CHAR.sub("?", self.description)
         return body
 
 
@@ -110,12 +117,17 @@ class TemporarilyUnavailableError(OAuthError):
     default_description = "The server is temporarily unable to handle the request."
 
 
-class SlowDownError(OAuthError):
-    """Too many attempts: 429 with ``Retry-After`` (used by the brute-force defence)."""
+class SlowDownError(InvalidRequestError):
+    """Too many failed attempts from this address: 429 with ``Retry-After``.
 
-    error = "slow_down"
+    RFC 6749 §5.2 has no code for throttling (``slow_down`` belongs to the
+    device flow, RFC 8628 §3.5, and means "poll less often"), so the body
+    carries ``invalid_request``, which every client understands, while the
+    status (RFC 6585 §4) and ``Retry-After`` (RFC 9110 §10.2.3) say when to retry.
+    """
+
     status_code = 429
-    default_description = "Too many requests; retry later."
+    default_description = "Too many failed attempts; retry later."
 
     def __init__(self, retry_after: int, description: str | None = None) -> None:
         super().__init__(description, headers={"Retry-After": str(max(1, retry_after))})

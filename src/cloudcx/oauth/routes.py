@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cloudcx.audit import events as audit_events
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth import clients
@@ -42,9 +43,10 @@ async def token_endpoint(
     tenant: TenantDep,
     issuer: IssuerDep,
 ) -> Response:
-    form = await read_form(request)
+    form = request.state.oauth_form = await read_form(request)
     grant_cls = grant_for(form.require("grant_type"))
     client = await clients.authenticate(session, tenant.id, client_credentials(request, form))
+    request.state.oauth_client = client
     grant = grant_cls(
         TokenContext(
             platform=platform,
@@ -59,11 +61,17 @@ async def token_endpoint(
     )
     await grant.validate()
     body = await grant.issue()
+    await audit_events.token_issued(session, request, grant)
     await session.commit()
     return OrjsonResponse(body, headers=NO_STORE)
 
 
-@router.get("/.well-known/jwks.json", summary="JSON Web Key Set (RFC 7517)")
+@router.get(
+    "/.well-known/jwks.json",
+    summary="JSON Web Key Set (RFC 7517)",
+    response_class=Response,
+    responses={200: {"content": {"application/jwk-set+json": {"schema": {"type": "object"}}}}},
+)
 async def jwks(platform: PlatformDep) -> Response:
     return Response(
         platform.keys.jwks_json,

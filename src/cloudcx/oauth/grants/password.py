@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import User
 from cloudcx.oauth import consents
-from cloudcx.oauth.errors import InvalidGrantError, InvalidRequestError
+from cloudcx.oauth.errors import InvalidGrantError, InvalidRequestError, SlowDownError
 from cloudcx.oauth.grants.base import (
     TokenContext,
     requested_scopes,
@@ -18,6 +17,7 @@ from cloudcx.oauth.grants.base import (
     user_rights,
 )
 from cloudcx.oauth.grants.issuing import user_token_response
+from cloudcx.security import signin
 
 # One text for unknown email, wrong password and inactive user: the response
 # must not reveal which accounts exist.
@@ -53,17 +53,21 @@ class PasswordGrant:
         require_grant_allowed(ctx.client, self.grant_type)
         login, password = self._login()
         asked = requested_scopes(ctx)
-        user = await accounts.authenticate(
-            ctx.session,
-            ctx.platform.passwords,
-            tenant_id=ctx.tenant.id,
-            email=login,
-            password=password,
-        )
-        if user is None:
-            raise InvalidGrantError(BAD_CREDENTIALS)
-        self.user = user
-        self.scope = user_rights(asked, user)
+        try:
+            attempt = await signin.authenticate(
+                ctx.platform,
+                ctx.session,
+                ctx.tenant,
+                login=login,
+                password=password,
+                ip=ctx.client_ip,
+            )
+        except signin.TooManyAttempts as exc:
+            raise SlowDownError(exc.retry_after) from None
+        if attempt.user is None:
+            raise InvalidGrantError(BAD_CREDENTIALS, debug=attempt.reason)
+        self.user = attempt.user
+        self.scope = user_rights(asked, attempt.user)
 
     async def issue(self) -> dict[str, Any]:
         """Handing an app one's password grants it access: it joins Connected apps,

@@ -1,0 +1,52 @@
+"""Ending a user's access everywhere: on request, and when the password changes.
+
+Control Panel sessions are rows (deleted at once); access tokens are JWTs,
+killed through the revocation set, which every process applies within about a
+second (``oauth.revocation``, DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.accounts import sessions
+from cloudcx.accounts.models import User, WebSession
+from cloudcx.core import secrets
+from cloudcx.core.passwords import Passwords
+from cloudcx.oauth import revocation
+
+
+async def end_access(
+    session: AsyncSession, user: User, *, keep_session: str | None = None, token_ttl: int
+) -> None:
+    """End every session of ``user`` (but ``keep_session``) and revoke their tokens.
+
+    The caller commits. ``token_ttl`` bounds how long the revocation must be kept.
+    """
+    if keep_session:
+        await session.execute(
+            delete(WebSession).where(
+                WebSession.user_id == user.id,
+                WebSession.id_digest != secrets.digest(keep_session),
+            )
+        )
+    else:
+        await sessions.end_all_for_user(session, user.id)
+    await revocation.revoke(
+        session, user.tenant_id, revocation.Kind.USER, str(user.id), lifetime=token_ttl
+    )
+
+
+async def change_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    user: User,
+    new_password: str,
+    *,
+    keep_session: str | None,
+    token_ttl: int,
+) -> None:
+    """Set a new password (already checked against the policy); end access elsewhere."""
+    user.password_hash = await passwords.hash_async(new_password)
+    await end_access(session, user, keep_session=keep_session, token_ttl=token_ttl)

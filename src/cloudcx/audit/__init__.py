@@ -1,0 +1,1 @@
+"""The security audit log: who did what, to what, from where, and when."""

@@ -1,0 +1,70 @@
+"""``GET /api/v1/audit-events``: the audit log for administrators' tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from cloudcx.accounts import service as accounts
+from cloudcx.api.auth import require_scope
+from cloudcx.api.problems import Problem
+from cloudcx.audit.queries import MAX_PAGE, Filters, list_events
+from cloudcx.audit.schemas import AuditEventList, AuditEventPublic
+from cloudcx.deps import SessionDep, TenantDep
+from cloudcx.oauth.tokens import AccessToken
+
+router = APIRouter(prefix="/api/v1/audit-events", tags=["Audit log"])
+
+AuditReader = Annotated[AccessToken, Depends(require_scope("audit:read"))]
+
+
+@router.get(
+    "",
+    response_model=AuditEventList,
+    summary="List audit events, newest first",
+    description=(
+        "Needs the `audit:read` scope and a token of an administrator. "
+        "Filter by `action`, `actor` (email, client name or id) and a time range; "
+        "page with `cursor` (the previous page's `next_cursor`)."
+    ),
+)
+async def list_audit_events(
+    token: AuditReader,
+    session: SessionDep,
+    tenant: TenantDep,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=320)] = None,
+    since: Annotated[datetime | None, Query(description="Events at or after (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Events before (ISO 8601).")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> AuditEventList:
+    await _require_admin(session, tenant.id, token)
+    page = await list_events(
+        session,
+        tenant.id,
+        Filters(action=action, actor=actor, since=_aware(since), until=_aware(until)),
+        before=int(cursor) if cursor else None,
+        limit=limit,
+    )
+    return AuditEventList(
+        data=[AuditEventPublic.model_validate(e) for e in page.events],
+        next_cursor=str(page.next_before) if page.next_before else None,
+    )
+
+
+async def _require_admin(session: SessionDep, tenant_id: uuid.UUID, token: AccessToken) -> None:
+    """The scope alone is not enough: the user behind it must still be an administrator."""
+    user = await accounts.get_user(session, tenant_id, token.user_id) if token.user_id else None
+    if user is None or not user.is_active or not user.is_admin:
+        raise Problem(403, "The audit log is for administrators.")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without an offset is taken as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

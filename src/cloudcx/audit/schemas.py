@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AuditEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    time: datetime
+    action: str
+    actor_type: str
+    actor_id: str
+    actor_label: str
+    target_type: str
+    target_id: str
+    target_label: str
+    ip: str
+    user_agent: str
+    details: dict[str, Any]
+
+
+class AuditEventList(BaseModel):
+    data: list[AuditEventPublic]
+    # Pass as ``cursor`` to read the next, older page; null on the last page.
+    next_cursor: str | None

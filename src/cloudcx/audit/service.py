@@ -1,0 +1,179 @@
+"""Recording audit events: ``record()`` inside a transaction, ``record_now()`` beside one.
+
+Every domain calls ``record()`` with the same few words — an ``Action``, an
+``Actor``, an optional ``Target`` and the request's ``Origin`` — so the log
+reads the same whoever wrote the event. ``details`` passes through ``clean``:
+values under secret-looking names are replaced, so a careless caller cannot
+put a password, secret or token into the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+
+from cloudcx.accounts.models import User
+from cloudcx.audit.models import AuditEvent
+
+log = logging.getLogger("cloudcx.audit")
+
+_SECRET_WORDS = ("password", "secret", "token", "assertion", "verifier", "authorization", "cookie")
+_EMAIL_SHAPE = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_SAFE_NAMES = frozenset({"token_type", "token_type_hint"})
+REDACTED = "[redacted]"
+
+
+class Action(StrEnum):
+    """Every action the log knows; the Control Panel filter lists them."""
+
+    SIGNIN_SUCCESS = "signin.success"
+    SIGNIN_FAILURE = "signin.failure"
+    SIGNOUT = "signout"
+    SIGNOUT_EVERYWHERE = "signout.everywhere"
+    PASSWORD_CHANGED = "password.changed"
+    TOKEN_ISSUED = "token.issued"
+    TOKEN_REFUSED = "token.refused"
+    CLIENT_CREATED = "client.created"
+    CLIENT_UPDATED = "client.updated"
+    CLIENT_DELETED = "client.deleted"
+    CLIENT_SECRET_GENERATED = "client.secret_generated"
+    CLIENT_DISABLED = "client.disabled"
+    GRANT_REVOKED = "grant.revoked"
+    REFRESH_TOKEN_REUSE_DETECTED = "refresh_token.reuse_detected"
+    KEY_ROTATED = "key.rotated"
+    USER_CREATED = "user.created"
+    USER_ROLE_CHANGED = "user.role_changed"
+    USER_DEACTIVATED = "user.deactivated"
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_REVOKED = "api_key.revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acted: a user, an OAuth client, the system (CLI) or someone unknown."""
+
+    type: str
+    id: str = ""
+    label: str = ""
+
+    @classmethod
+    def of_user(cls, user: User) -> Actor:
+        return cls("user", str(user.id), user.email)
+
+    @classmethod
+    def of_client(cls, client_id: str, name: str = "") -> Actor:
+        return cls("client", client_id[:64], name)
+
+    @classmethod
+    def system(cls, label: str = "cli") -> Actor:
+        return cls("system", "", label)
+
+    @classmethod
+    def anonymous(cls, login: str = "") -> Actor:
+        """Someone not signed in; ``login`` is kept only if it looks like an email,
+        so a password typed into the email field never reaches the log."""
+        return cls("anonymous", "", login[:320] if looks_like_email(login) else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    type: str
+    id: str = ""
+    label: str = ""
+
+    @classmethod
+    def of_user(cls, user: User) -> Target:
+        return cls("user", str(user.id), user.email)
+
+    @classmethod
+    def of_client(cls, client_id: str, name: str = "") -> Target:
+        return cls("oauth_client", client_id[:128], name)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    ip: str = ""
+    user_agent: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> Origin:
+        ip = getattr(request.state, "client_ip", "") or ""
+        return cls(ip[:64], request.headers.get("user-agent", "")[:300])
+
+
+def looks_like_email(value: str) -> bool:
+    return len(value) <= 320 and _EMAIL_SHAPE.fullmatch(value.strip()) is not None
+
+
+def clean(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe copy with secret-looking fields redacted and sizes bounded."""
+    if depth > 4:
+        return "…"
+    if isinstance(value, Mapping):
+        return {
+            str(k)[:64]: REDACTED if _is_secret_name(str(k)) else clean(v, depth + 1)
+            for k, v in list(value.items())[:50]
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [clean(v, depth + 1) for v in list(value)[:50]]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)[:500]
+
+
+def _is_secret_name(name: str) -> bool:
+    lowered = name.lower()
+    if lowered in _SAFE_NAMES:
+        return False
+    return lowered == "code" or any(word in lowered for word in _SECRET_WORDS)
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    action: str,
+    actor: Actor,
+    target: Target | None = None,
+    origin: Origin | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an event to ``session``; it is written when the caller commits,
+    so an action and its audit record succeed or fail together."""
+    target = target or Target("")
+    origin = origin or Origin()
+    event = AuditEvent(
+        tenant_id=tenant_id,
+        action=str(action)[:64],
+        actor_type=actor.type[:16],
+        actor_id=actor.id[:64],
+        actor_label=actor.label[:320],
+        target_type=target.type[:32],
+        target_id=target.id[:128],
+        target_label=target.label[:320],
+        ip=origin.ip[:64],
+        user_agent=origin.user_agent[:300],
+        details=clean(dict(details or {})),
+    )
+    session.add(event)
+    return event
+
+
+async def record_now(sessionmaker: async_sessionmaker[AsyncSession], **event: Any) -> None:
+    """Write an event in its own transaction: for refusals, whose request
+    transaction is rolled back. A failure to write is logged, never raised,
+    so an audit hiccup cannot turn a clean refusal into a server error."""
+    try:
+        async with sessionmaker() as session:
+            await record(session, **event)
+            await session.commit()
+    except Exception:
+        log.exception("could not record audit event %s", event.get("action"))

@@ -1,0 +1,1 @@
+"""Defences that span domains: brute-force throttling of sign-in, request limits."""

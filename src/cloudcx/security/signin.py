@@ -1,0 +1,79 @@
+"""One guarded way to check a password, used by every place that takes one.
+
+The password grant (RFC 6749 §4.3, whose §10.7 asks the authorization server
+to protect the endpoint against brute force), Control Panel sign-in and the
+password-change form all come through here, so they share one set of counters.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.accounts import service as accounts
+from cloudcx.accounts.models import User
+from cloudcx.platform import Platform
+from cloudcx.security.throttle import AccountLocked, Throttle, TooManyAttempts
+from cloudcx.tenancy.service import TenantInfo
+
+__all__ = ["Attempt", "TooManyAttempts", "authenticate"]
+
+log = logging.getLogger("cloudcx.security")
+
+UNAVAILABLE_RETRY_AFTER = 5
+# Reason codes for the audit log; the person signing in only ever sees one text.
+BAD_CREDENTIALS = "bad_credentials"
+ACCOUNT_LOCKED = "account_locked"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    user: User | None
+    reason: str = ""
+
+
+async def authenticate(
+    platform: Platform,
+    session: AsyncSession,
+    tenant: TenantInfo,
+    *,
+    login: str,
+    password: str,
+    ip: str,
+) -> Attempt:
+    """The user if the password is right and the attempt allowed.
+
+    Raises ``TooManyAttempts`` (answer 429 + ``Retry-After``) when this address
+    must wait; an account locked by failures from everywhere comes back as a
+    plain failure, indistinguishable from a wrong password.
+    """
+    throttle = platform.throttle
+    async with throttle.serialized(tenant, login, ip):
+        try:
+            await throttle.check(tenant, login, ip)
+        except AccountLocked:
+            return Attempt(None, ACCOUNT_LOCKED)
+        except TooManyAttempts:
+            raise
+        except Exception:
+            # Counters unreachable (Redis down): refuse rather than guess unchecked.
+            log.exception("sign-in throttle unavailable")
+            raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
+        user = await accounts.authenticate(
+            session, platform.passwords, tenant_id=tenant.id, email=login, password=password
+        )
+        await _count(throttle, tenant, login, ip, ok=user is not None)
+    return Attempt(user) if user else Attempt(None, BAD_CREDENTIALS)
+
+
+async def _count(throttle: Throttle, tenant: TenantInfo, login: str, ip: str, *, ok: bool) -> None:
+    """A lost count is better than failing a request whose password was already checked."""
+    try:
+        if ok:
+            await throttle.succeeded(tenant, login, ip)
+        else:
+            await throttle.failed(tenant, login, ip)
+    except Exception:
+        log.exception("sign-in throttle unavailable")

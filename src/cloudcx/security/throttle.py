@@ -1,0 +1,218 @@
+"""Brute-force defence shared by the password grant and Control Panel sign-in.
+
+Only failures are counted, under three keys, each with its own limit:
+
+- the pair (account, client IP): after ``free_failures`` each further attempt
+  must wait out an exponentially growing lock (1 s, 2 s, 4 s ... up to
+  ``backoff_max``), and past ``pair_limit`` the pair is refused until its
+  oldest failure leaves the window;
+- the client IP across every account: past ``ip_limit`` the address is
+  refused (password spraying);
+- the account across every IP: past ``account_limit``, set far higher, the
+  account is refused. Someone guessing from elsewhere therefore does not lock
+  the owner out, unless the attack is large and distributed.
+
+The account key is the login as typed (normalised), whether or not such an
+account exists, so unknown and known emails are throttled alike and the
+defence itself reveals nothing about which accounts exist.
+
+Counters live in a ``limits`` storage: this process's memory by default, Redis
+when ``CLOUDCX_REDIS_URL`` is set so every process shares them (DESIGN.md §7).
+See NIST SP 800-63B §5.2.2 (rate limiting) and OWASP ASVS V2.2.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from cloudcx.config import Settings
+from cloudcx.security.keyed_lock import KeyedLock
+from cloudcx.tenancy.service import TenantInfo
+
+NAMESPACE = "cloudcx-signin"
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    """How many failures each key may have within ``window`` seconds."""
+
+    free_failures: int = 5
+    pair_limit: int = 20
+    ip_limit: int = 100
+    account_limit: int = 200
+    window: int = 900
+    backoff_base: int = 1
+    backoff_max: int = 60
+
+    def backoff(self, failures: int) -> int:
+        """Seconds a pair must wait after its ``failures``-th failure (0 while free)."""
+        if failures < self.free_failures:
+            return 0
+        step = min(failures - self.free_failures, 30)
+        return int(min(self.backoff_max, self.backoff_base * 2**step))
+
+
+PolicyFor = Callable[[TenantInfo], ThrottlePolicy]
+
+
+def policy_from_settings(settings: Settings) -> PolicyFor:
+    """Every tenant gets the deployment's policy; a per-tenant one plugs in here."""
+    policy = ThrottlePolicy(
+        free_failures=settings.signin_free_failures,
+        pair_limit=settings.signin_pair_limit,
+        ip_limit=settings.signin_ip_limit,
+        account_limit=settings.signin_account_limit,
+        window=settings.signin_window,
+        backoff_max=settings.signin_backoff_max,
+    )
+
+    def policy_for(_tenant: TenantInfo) -> ThrottlePolicy:
+        return policy
+
+    return policy_for
+
+
+class TooManyAttempts(Exception):
+    """This address must wait: answered 429 with ``Retry-After``."""
+
+    def __init__(self, retry_after: int, scope: str) -> None:
+        self.retry_after = max(1, retry_after)
+        self.scope = scope
+        super().__init__(f"{scope} throttled for {self.retry_after}s")
+
+
+class AccountLocked(Exception):
+    """The account has had too many failures from everywhere.
+
+    Answered exactly like a wrong password, so it reveals nothing.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    pair: tuple[str, str]
+    ip: str
+    account: str
+
+
+def network_of(ip: str) -> str:
+    """IPv6 clients usually own a whole /64, so that is what an "address" is."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if addr.version == 6:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr)
+
+
+def keys_for(tenant_id: uuid.UUID, login: str, ip: str) -> Keys:
+    # Hashed so that emails never appear as Redis keys.
+    account = hashlib.sha256(f"{tenant_id}\x00{login.strip().lower()}".encode()).hexdigest()[:40]
+    net = network_of(ip)
+    return Keys(pair=(account, net), ip=net, account=account)
+
+
+class Throttle:
+    """Counts sign-in failures and refuses attempts past the tenant's policy."""
+
+    def __init__(
+        self, storage: Storage, policy_for: PolicyFor, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.storage = storage
+        self.policy_for = policy_for
+        # Must read the same clock as the storage (Retry-After is computed from it).
+        self.clock = clock
+        self._counts = MovingWindowRateLimiter(storage)
+        self._locks = FixedWindowRateLimiter(storage)
+        # Attempts on one (account, address) pair run one at a time in this
+        # process, so a burst of parallel guesses cannot all pass ``check``
+        # before the first failure is counted.
+        self.pairs = KeyedLock()
+
+    def serialized(
+        self, tenant: TenantInfo, login: str, ip: str
+    ) -> AbstractAsyncContextManager[None]:
+        return self.pairs.hold("/".join(keys_for(tenant.id, login, ip).pair))
+
+    @classmethod
+    def build(cls, settings: Settings) -> Throttle:
+        storage: Storage
+        if settings.redis_url:
+            found = storage_from_string(
+                f"async+{settings.redis_url}", implementation="redispy", key_prefix=NAMESPACE
+            )
+            assert isinstance(found, Storage)
+            storage = found
+        else:
+            storage = MemoryStorage()
+        return cls(storage, policy_from_settings(settings))
+
+    async def check(self, tenant: TenantInfo, login: str, ip: str) -> None:
+        """Raise before any password is evaluated if this attempt may not be made."""
+        policy = self.policy_for(tenant)
+        keys = keys_for(tenant.id, login, ip)
+        await self._refuse_if_full(_item(policy.ip_limit, policy), ("ip", keys.ip), "ip")
+        pair_item = _item(policy.pair_limit, policy)
+        await self._refuse_if_full(pair_item, ("pair", *keys.pair), "pair")
+        failures = await self._count(pair_item, ("pair", *keys.pair))
+        delay = policy.backoff(failures)
+        if delay:
+            await self._refuse_if_full(_lock(delay), ("lock", *keys.pair), "backoff")
+        account = ("account", keys.account)
+        if await self._count(_item(policy.account_limit, policy), account) >= (
+            policy.account_limit
+        ):
+            raise AccountLocked
+
+    async def failed(self, tenant: TenantInfo, login: str, ip: str) -> None:
+        policy = self.policy_for(tenant)
+        keys = keys_for(tenant.id, login, ip)
+        await self._counts.hit(_item(policy.ip_limit, policy), "ip", keys.ip)
+        await self._counts.hit(_item(policy.account_limit, policy), "account", keys.account)
+        pair_item = _item(policy.pair_limit, policy)
+        await self._counts.hit(pair_item, "pair", *keys.pair)
+        delay = policy.backoff(await self._count(pair_item, ("pair", *keys.pair)))
+        if delay:
+            await self._locks.hit(_lock(delay), "lock", *keys.pair)
+
+    async def succeeded(self, tenant: TenantInfo, login: str, ip: str) -> None:
+        """The right password clears its pair, never the IP or account counts:
+        an attacker must not reset them by signing in to an account of their own."""
+        policy = self.policy_for(tenant)
+        keys = keys_for(tenant.id, login, ip)
+        await self._counts.clear(_item(policy.pair_limit, policy), "pair", *keys.pair)
+
+    async def reset(self) -> None:
+        """Forget every counter (tests, and an operator lifting a lockout)."""
+        await self.storage.reset()
+
+    async def _count(self, item: RateLimitItem, ids: tuple[str, ...]) -> int:
+        stats = await self._counts.get_window_stats(item, *ids)
+        return int(item.amount - stats.remaining)
+
+    async def _refuse_if_full(self, item: RateLimitItem, ids: tuple[str, ...], scope: str) -> None:
+        limiter = self._locks if ids[0] == "lock" else self._counts
+        stats = await limiter.get_window_stats(item, *ids)
+        if stats.remaining <= 0:
+            raise TooManyAttempts(math.ceil(stats.reset_time - self.clock()), scope)
+
+
+def _item(limit: int, policy: ThrottlePolicy) -> RateLimitItem:
+    return RateLimitItemPerSecond(max(1, limit), policy.window, namespace=NAMESPACE)
+
+
+def _lock(seconds: int) -> RateLimitItem:
+    return RateLimitItemPerSecond(1, seconds, namespace=NAMESPACE)
