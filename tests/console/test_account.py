@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
@@ -102,11 +103,16 @@ async def test_guessing_the_current_password_is_throttled(
 async def test_sign_out_everywhere(
     app: FastAPI,
     http: httpx.AsyncClient,
+    db: AsyncSession,
     platform: Platform,
     admin: User,
     oauth_client: OAuthClient,
 ) -> None:
+    oauth_client.grant_types = ["password", "refresh_token"]
+    await db.merge(oauth_client)
+    await db.commit()
     token = await helpers.password_token(http, oauth_client.client_id, admin.email)
+    assert token["refresh_token"]
     async with browser(app) as elsewhere:
         await helpers.login(elsewhere, admin.email)
         await helpers.login(http, admin.email)
@@ -120,6 +126,16 @@ async def test_sign_out_everywhere(
     await platform.revocations.refresh()
     me = await http.get("/api/v1/me", headers=helpers.bearer(token["access_token"]))
     assert me.status_code == 401
+    refreshed = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": oauth_client.client_id,
+        },
+    )
+    assert refreshed.status_code == 400
+    assert refreshed.json()["error"] == "invalid_grant"
 
 
 async def test_account_link_in_the_navigation(http: httpx.AsyncClient, agent: User) -> None:

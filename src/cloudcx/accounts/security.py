@@ -14,7 +14,7 @@ from cloudcx.accounts import sessions
 from cloudcx.accounts.models import User, WebSession
 from cloudcx.core import secrets
 from cloudcx.core.passwords import Passwords
-from cloudcx.oauth import revocation
+from cloudcx.oauth import consents, revocation
 
 
 async def end_access(
@@ -36,6 +36,7 @@ async def end_access(
     await revocation.revoke(
         session, user.tenant_id, revocation.Kind.USER, str(user.id), lifetime=token_ttl
     )
+    await consents.forget_user_tokens(session, user.tenant_id, user.id)
 
 
 async def change_password(

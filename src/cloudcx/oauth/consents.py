@@ -166,6 +166,20 @@ async def revoke_client_tokens(session: AsyncSession, client: OAuthClient) -> No
     )
 
 
+async def forget_user_tokens(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """Delete a user's refresh tokens and unused codes at every client.
+
+    Used with a ``Kind.USER`` revocation (password change, sign out everywhere,
+    deactivation), which covers the access tokens already issued.
+    """
+    for model in (RefreshToken, AuthorizationCode):
+        await session.execute(
+            delete(model).where(model.tenant_id == tenant_id, model.user_id == user_id)
+        )
+
+
 async def _forget_tokens(
     session: AsyncSession, client: OAuthClient, user_id: uuid.UUID | None
 ) -> None:
