@@ -148,3 +148,34 @@ async def test_oauth_client_created_edited_deleted(
     ]
     assert all("secret" not in str(e.details).lower().replace("client_type", "") for e in changes)
     assert changes[1].target_label == "Zap 2"
+
+
+async def test_refresh_token_reuse_and_revoked_access_are_recorded(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User, oauth_client: OAuthClient
+) -> None:
+    oauth_client.grant_types = ["password", "refresh_token"]
+    await db.merge(oauth_client)
+    await db.commit()
+    first = await helpers.password_token(http, oauth_client.client_id, admin.email)
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": first["refresh_token"],
+        "client_id": oauth_client.client_id,
+    }
+    assert (await http.post("/oauth/token", data=refresh)).status_code == 200
+    reused = await http.post("/oauth/token", data=refresh)
+    assert reused.json()["error"] == "invalid_grant"
+    [reuse] = await events(db, Action.REFRESH_TOKEN_REUSE_DETECTED)
+    assert (reuse.actor_type, reuse.actor_id) == ("client", oauth_client.client_id)
+    assert reuse.target_id == str(admin.id)
+    assert first["refresh_token"] not in as_text(reuse)
+
+    await helpers.login(http, admin.email)
+    apps = await http.get("/account/connected-apps")
+    action = apps.text.split('action="/account/connected-apps/', 1)[1].split('"', 1)[0]
+    response = await http.post(
+        f"/account/connected-apps/{action}", data={"csrf_token": helpers.csrf_from(apps.text)}
+    )
+    assert response.status_code == 303
+    [revoked] = await events(db, Action.GRANT_REVOKED)
+    assert (revoked.actor_id, revoked.target_id) == (str(admin.id), oauth_client.client_id)

@@ -12,6 +12,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cloudcx.audit.service import Action, Actor, Origin, Target, record
 from cloudcx.console.oauth_clients import ClientNotFound
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
@@ -49,8 +50,18 @@ async def revoke_access(
         parsed = uuid.UUID(consent_id)
     except ValueError:
         raise ClientNotFound from None
-    if not await consents.revoke(session, cx.tenant.id, user.id, parsed):
+    client = await consents.revoke(session, cx.tenant.id, user.id, parsed)
+    if client is None:
         raise ClientNotFound
+    await record(
+        session,
+        tenant_id=cx.tenant.id,
+        action=Action.GRANT_REVOKED,
+        actor=Actor.of_user(user),
+        target=Target.of_client(client.client_id, client.client_name),
+        origin=Origin.of(request),
+        details={"by": "user"},
+    )
     await session.commit()
     await revocation.past_the_cut()
     return cx.redirect("/account/connected-apps?notice=revoked")

@@ -128,10 +128,11 @@ async def count_for_client(session: AsyncSession, client: OAuthClient) -> int:
 
 async def revoke(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, consent_id: uuid.UUID
-) -> bool:
+) -> OAuthClient | None:
     """End a user's grant: its refresh tokens, codes and (at once) access tokens.
 
-    Returns False when no such grant belongs to this user in this tenant.
+    Returns the client whose access ended, or None when no such grant belongs
+    to this user in this tenant.
     """
     row = await session.execute(
         select(OAuthConsent, OAuthClient)
@@ -144,7 +145,7 @@ async def revoke(
     )
     found = row.first()
     if found is None:
-        return False
+        return None
     consent, client = found
     await _forget_tokens(session, client, user_id)
     await revocation.revoke(
@@ -155,7 +156,7 @@ async def revoke(
         lifetime=MAX_ACCESS_TOKEN_TTL,
     )
     await session.delete(consent)
-    return True
+    return client
 
 
 async def revoke_client_tokens(session: AsyncSession, client: OAuthClient) -> None:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import User
+from cloudcx.audit.service import Action, Actor, Origin, Target, record
 from cloudcx.oauth import consents, refresh_tokens
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.errors import InvalidGrantError, InvalidScopeError
@@ -80,10 +81,20 @@ class RefreshTokenGrant:
         return scope_catalog.join(kept)
 
     async def _reused(self, row: RefreshToken) -> None:
+        ctx = self.ctx
         await refresh_tokens.revoke_family(
-            self.ctx.session, self.ctx.tenant.id, row.family_id, "rotated refresh token reused"
+            ctx.session, ctx.tenant.id, row.family_id, "rotated refresh token reused"
         )
-        await self.ctx.session.commit()
+        await record(
+            ctx.session,
+            tenant_id=ctx.tenant.id,
+            action=Action.REFRESH_TOKEN_REUSE_DETECTED,
+            actor=Actor.of_client(ctx.client.client_id, ctx.client.client_name),
+            target=Target("user", str(row.user_id)),
+            origin=Origin(ctx.client_ip, ctx.user_agent),
+            details={"family_id": str(row.family_id)},
+        )
+        await ctx.session.commit()
         raise InvalidGrantError(INVALID_REFRESH)
 
     async def issue(self) -> dict[str, Any]:
