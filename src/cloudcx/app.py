@@ -13,14 +13,17 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
 from cloudcx import __version__, errors
+from cloudcx.accounts import api as users_api
+from cloudcx.api import docs, me
 from cloudcx.api import errors as api_errors
-from cloudcx.api import me
 from cloudcx.api.problems import Problem
+from cloudcx.api.ratelimit import RateLimiter, RateLimitHeadersMiddleware
 from cloudcx.config import Settings
 from cloudcx.console import auth as console_auth
 from cloudcx.console import errors as console_errors
 from cloudcx.console import oauth_clients as console_oauth_clients
 from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
+from cloudcx.contacts import api as contacts_api
 from cloudcx.core.headers import SecurityHeadersMiddleware
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.oauth import routes as oauth_routes
@@ -28,6 +31,7 @@ from cloudcx.oauth.errors import BearerError, OAuthError
 from cloudcx.platform import Platform
 from cloudcx.tenancy.middleware import TenantMiddleware
 from cloudcx.tickets import api as tickets_api
+from cloudcx.tickets import messages as messages_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -35,6 +39,10 @@ ROUTERS = (
     oauth_routes.router,
     me.router,
     tickets_api.router,
+    messages_api.router,
+    contacts_api.router,
+    users_api.router,
+    docs.router,
     console_auth.router,
     console_oauth_clients.router,
 )
@@ -57,13 +65,17 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         summary="Customer-experience platform API, reached by OAuth 2.0 clients.",
         default_response_class=OrjsonResponse,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from local assets
+        redoc_url=None,
     )
     app.state.platform = platform
+    app.state.ratelimiter = RateLimiter.from_settings(platform.settings)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_health(app)
     _add_handlers(app)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

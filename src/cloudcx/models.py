@@ -1,14 +1,21 @@
 """Every model, imported once so the metadata is complete (Alembic, tests)."""
 
 from cloudcx.accounts.models import Role, User, WebSession
+from cloudcx.api.models import IdempotencyRecord
+from cloudcx.apikeys.models import ApiKey
+from cloudcx.contacts.models import Contact
 from cloudcx.db import Base
 from cloudcx.oauth.models import OAuthClient, Revocation, SigningKey
 from cloudcx.tenancy.models import Tenant, TenantDomain
-from cloudcx.tickets.models import Ticket
+from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketTag
 
 metadata = Base.metadata
 
 __all__ = [
+    "ApiKey",
+    "Contact",
+    "IdempotencyRecord",
+    "Message",
     "OAuthClient",
     "Revocation",
     "Role",
@@ -16,6 +23,8 @@ __all__ = [
     "Tenant",
     "TenantDomain",
     "Ticket",
+    "TicketCounter",
+    "TicketTag",
     "User",
     "WebSession",
     "metadata",

@@ -2,23 +2,112 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from cloudcx.tickets.models import TicketStatus
+from cloudcx.tickets.models import MessageKind, TicketChannel, TicketPriority, TicketStatus
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
+
+
+Tag = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50, pattern=r"^[\w\-.:/]+$", strip_whitespace=True),
+]
+Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_clean_tags)]
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=250, strip_whitespace=True)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=65_000)]
+Description = Annotated[str, Field(max_length=65_000)]
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "Cannot sign in to the mobile app",
+                    "description": "Since this morning the app says my password is wrong.",
+                    "priority": "high",
+                    "channel": "email",
+                    "requester_id": "6f1c2a52-3b1e-4a4e-9a55-0d3c1c6b9f10",
+                    "tags": ["mobile", "login"],
+                }
+            ]
+        },
+    )
+
+    subject: Subject
+    description: Description = ""
+    status: TicketStatus = TicketStatus.NEW
+    priority: TicketPriority = TicketPriority.NORMAL
+    channel: TicketChannel = TicketChannel.API
+    requester_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    tags: Tags = []
+
+
+class TicketUpdate(BaseModel):
+    """Only the fields sent are changed; ``null`` clears requester or assignee."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "pending", "assignee_id": None}]},
+    )
+
+    subject: Subject | None = None
+    description: Description | None = None
+    status: TicketStatus | None = None
+    priority: TicketPriority | None = None
+    channel: TicketChannel | None = None
+    requester_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    tags: Tags | None = None
 
 
 class TicketPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    number: int
+    number: int = Field(description="Sequential per tenant, for people (“ticket #42”).")
     subject: str
+    description: str
     status: TicketStatus
+    priority: TicketPriority
+    channel: TicketChannel
+    requester_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    tags: list[str]
     created_at: datetime
     updated_at: datetime
+    solved_at: datetime | None
 
 
-class TicketList(BaseModel):
-    data: list[TicketPublic]
-    next_cursor: str | None = None
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "reply", "body": "Thanks, we are on it."}]},
+    )
+
+    kind: MessageKind = Field(
+        MessageKind.REPLY, description="`reply` is public; `note` is internal to agents."
+    )
+    body: Body
+    author_contact_id: uuid.UUID | None = Field(
+        None, description="Record a message from this contact instead of the token's user."
+    )
+
+
+class MessagePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    kind: MessageKind
+    author_user_id: uuid.UUID | None
+    author_contact_id: uuid.UUID | None
+    body: str
+    created_at: datetime
