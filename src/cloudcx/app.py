@@ -18,10 +18,15 @@ from cloudcx.api import docs, me
 from cloudcx.api import errors as api_errors
 from cloudcx.api.problems import Problem
 from cloudcx.api.ratelimit import RateLimiter, RateLimitHeadersMiddleware
+from cloudcx.apikeys import console as console_api_keys
 from cloudcx.config import Settings
 from cloudcx.console import auth as console_auth
+from cloudcx.console import contacts as console_contacts
 from cloudcx.console import errors as console_errors
 from cloudcx.console import oauth_clients as console_oauth_clients
+from cloudcx.console import tickets as console_tickets
+from cloudcx.console import users as console_users
+from cloudcx.console.records import RecordNotFound
 from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
 from cloudcx.contacts import api as contacts_api
 from cloudcx.core.headers import SecurityHeadersMiddleware
@@ -45,6 +50,10 @@ ROUTERS = (
     docs.router,
     console_auth.router,
     console_oauth_clients.router,
+    console_tickets.router,
+    console_contacts.router,
+    console_users.router,
+    console_api_keys.router,
 )
 
 
@@ -91,6 +100,7 @@ def _add_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, console_errors.forbidden)
     app.add_exception_handler(CsrfFailed, console_errors.csrf_failed)
     app.add_exception_handler(console_oauth_clients.ClientNotFound, console_errors.not_found)
+    app.add_exception_handler(RecordNotFound, console_errors.not_found)
     app.add_exception_handler(Exception, errors.server_error)
 
 

@@ -24,7 +24,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from cloudcx.api.problems import invalid
 
 T = TypeVar("T")
-Row = TypeVar("Row")
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_LIMIT = 25
@@ -97,7 +96,7 @@ def _decode(keyset: Keyset, cursor: str) -> tuple[Any, uuid.UUID]:
         raise invalid("cursor", "The cursor is not valid for this listing.") from exc
 
 
-def apply(query: Select[tuple[Row]], keyset: Keyset, params: PageParams) -> Select[tuple[Row]]:
+def apply(query: Select[Any], keyset: Keyset, params: PageParams) -> Select[Any]:
     """Order, start after the cursor, and fetch one row more to know if a next page exists."""
     col, id_col = keyset.column, keyset.id_column
     if params.cursor:

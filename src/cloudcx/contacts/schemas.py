@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     model_validator,
 )
@@ -35,7 +36,7 @@ Phone = Annotated[
 ]
 Notes = Annotated[str, Field(max_length=10_000)]
 
-_EXAMPLE = {
+_EXAMPLE: dict[str, JsonValue] = {
     "first_name": "Ada",
     "last_name": "Lovelace",
     "email": "ada@example.com",

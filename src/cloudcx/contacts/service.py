@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -80,7 +81,7 @@ async def flush(session: AsyncSession) -> None:
 
 def search(
     tenant_id: uuid.UUID, q: str | None, email: str | None, phone: str | None
-) -> Select[tuple[Contact]]:
+) -> Select[Any]:
     """``q`` matches name, email or phone; ``email`` and ``phone`` match exactly."""
     query = select(Contact).where(Contact.tenant_id == tenant_id)
     if email:

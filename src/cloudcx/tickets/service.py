@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,7 +44,7 @@ async def next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     start = await session.scalar(
         select(func.max(Ticket.number)).where(Ticket.tenant_id == tenant_id)
     )
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
         insert(TicketCounter)
         .values(tenant_id=tenant_id, last_number=start or 0)
@@ -191,7 +192,7 @@ class TicketFilters:
     q: str | None = None
 
 
-def filtered(tenant_id: uuid.UUID, f: TicketFilters) -> Select[tuple[Ticket]]:
+def filtered(tenant_id: uuid.UUID, f: TicketFilters) -> Select[Any]:
     query = select(Ticket).where(Ticket.tenant_id == tenant_id)
     if f.status:
         query = query.where(Ticket.status.in_(f.status))
