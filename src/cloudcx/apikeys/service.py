@@ -89,7 +89,7 @@ async def list_keys(session: AsyncSession, tenant_id: uuid.UUID) -> list[tuple[A
         .where(ApiKey.tenant_id == tenant_id)
         .order_by(ApiKey.created_at.desc())
     )
-    return [(k, u) for k, u in rows.tuples()]
+    return [(k, u) for k, u in rows]
 
 
 async def get_key(session: AsyncSession, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
@@ -125,9 +125,11 @@ async def authenticate(
             )
         ).first()
         now = utcnow()
-        if found is None or not is_live(found[0], now) or not found[1].is_active:
+        if found is None:
             raise InvalidTokenError(_INVALID)
-        key, user = found.tuple()
+        key, user = found
+        if not is_live(key, now) or not user.is_active:
+            raise InvalidTokenError(_INVALID)
         if key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY:
             key.last_used_at = now
             await session.commit()
