@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 from cloudcx import __version__, errors
 from cloudcx.accounts import api as users_api
-from cloudcx.api import docs, me
+from cloudcx.api import docs, me, openapi
 from cloudcx.api import errors as api_errors
 from cloudcx.api.problems import Problem
 from cloudcx.api.ratelimit import RateLimiter, RateLimitHeadersMiddleware
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_health(app)
+    openapi.install(app)
     _add_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloudcx.api.problems import PROBLEM_MEDIA_TYPE
@@ -28,6 +30,7 @@ class ProblemDetail(BaseModel):
     errors: list[FieldError] | None = Field(None, description="Per-field errors (422 only).")
 
 
+PROBLEM_REF = "#/components/schemas/ProblemDetail"
 _TEXT = {
     304: "Not modified: the `If-None-Match` ETag is current.",
     401: "Missing, invalid, expired or revoked credentials (RFC 6750 `WWW-Authenticate`).",
@@ -58,7 +61,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         entry: dict[str, Any] = {"description": _TEXT[code]}
         if code != 304:
             entry["model"] = ProblemDetail
-            entry["content"] = {PROBLEM_MEDIA_TYPE: {}}
+            entry["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
         if code == 429:
             entry["headers"] = {
                 **_RATE_HEADERS,
@@ -66,3 +69,30 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
             }
         out[code] = entry
     return out
+
+
+def install(app: FastAPI) -> None:
+    """Generate the document once, with error bodies only as ``application/problem+json``.
+
+    FastAPI also lists a response model under ``application/json``; API errors
+    are never sent with that media type, so it is removed where a problem is.
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                routes=app.routes,
+            )
+            for item in schema.get("paths", {}).values():
+                for op in item.values():
+                    for response in op.get("responses", {}).values():
+                        content = response.get("content", {})
+                        if PROBLEM_MEDIA_TYPE in content:
+                            content.pop("application/json", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
