@@ -10,7 +10,7 @@ import random
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -238,17 +238,8 @@ async def _tickets(
         await session.flush()
         thread = _thread(ask, reply, note, contact, agent)
         for n, (kind, user_id, contact_id, body) in enumerate(thread):
-            session.add(
-                Message(
-                    tenant_id=tenant_id,
-                    ticket_id=ticket.id,
-                    kind=kind,
-                    author_user_id=user_id,
-                    author_contact_id=contact_id,
-                    body=body,
-                    created_at=opened + timedelta(hours=n),
-                )
-            )
+            at = opened + timedelta(hours=n)
+            session.add(_message(ticket, kind, user_id, contact_id, body, at))
         ticket.updated_at = opened + timedelta(hours=len(thread))
 
 
@@ -265,3 +256,22 @@ def _thread(
     if reply:
         thread.append((MessageKind.REPLY, agent.id, None, reply))
     return thread
+
+
+def _message(
+    ticket: Ticket,
+    kind: MessageKind,
+    user_id: uuid.UUID | None,
+    contact_id: uuid.UUID | None,
+    body: str,
+    at: datetime,
+) -> Message:
+    return Message(
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        kind=kind,
+        author_user_id=user_id,
+        author_contact_id=contact_id,
+        body=body,
+        created_at=at,
+    )
