@@ -7,12 +7,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from cloudcx.accounts.models import Role
+from cloudcx.api.inputs import InputModel
 from cloudcx.core.passwords import MAX_LENGTH, MIN_LENGTH
 
 UserName = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
 
 
-class UserCreate(BaseModel):
+class UserCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -35,7 +36,7 @@ class UserCreate(BaseModel):
     )
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(InputModel):
     """Change a user's name or role, or deactivate them (``is_active: false``)."""
 
     model_config = ConfigDict(

@@ -48,7 +48,7 @@ class CreatedKey:
 def clean(name: str, scopes: list[str], user: User) -> tuple[str, list[str]]:
     errors: dict[str, str] = {}
     name = name.strip()
-    if not name or len(name) > 100:
+    if not name or len(name) > 100 or "\x00" in name:
         errors["name"] = "Enter a name of 1 to 100 characters."
     allowed = catalogue.for_role(scopes, user.role)
     if not scopes or len(allowed) != len(set(scopes)):

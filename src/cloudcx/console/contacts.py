@@ -53,7 +53,7 @@ async def list_page(
     cx: ConsoleDep, session: SessionDep, q: str = "", cursor: str | None = None
 ) -> Response:
     cx.require_user()
-    query = service.search(cx.tenant.id, q[:200] or None, None, None)
+    query = service.search(cx.tenant.id, q.replace("\x00", "")[:200] or None, None, None)
     page = await page_of(session, cx, query, NEWEST_FIRST, cursor, ContactPublic)
     return cx.render("contacts/list.html", page=page, q=q)
 

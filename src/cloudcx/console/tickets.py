@@ -60,7 +60,9 @@ def _filters(status: str, priority: str, assignee: str, q: str) -> service.Ticke
         assignee_id = uuid.UUID(assignee) if assignee else None
     except ValueError:
         assignee_id = None
-    return service.TicketFilters(status=statuses, priority=prio, assignee=assignee_id, q=q[:200])
+    return service.TicketFilters(
+        status=statuses, priority=prio, assignee=assignee_id, q=q.replace("\x00", "")[:200]
+    )
 
 
 @router.get("")

@@ -13,6 +13,7 @@ from cloudcx.api import pagination
 from cloudcx.api.auth import require_scope
 from cloudcx.api.etag import check_if_match, tagged
 from cloudcx.api.idempotency import IdempotencyDep
+from cloudcx.api.inputs import NO_NUL
 from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Keyset, Page, PageDep
 from cloudcx.api.problems import NotFound
@@ -52,10 +53,15 @@ async def list_contacts(
     _: Read,
     params: PageDep,
     q: Annotated[
-        str | None, Query(max_length=200, description="Part of name, email or phone.")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="Part of name, email or phone."),
     ] = None,
-    email: Annotated[str | None, Query(max_length=320, description="Exact email.")] = None,
-    phone: Annotated[str | None, Query(max_length=40, description="Exact phone.")] = None,
+    email: Annotated[
+        str | None, Query(max_length=320, pattern=NO_NUL, description="Exact email.")
+    ] = None,
+    phone: Annotated[
+        str | None, Query(max_length=40, pattern=NO_NUL, description="Exact phone.")
+    ] = None,
 ) -> Page[ContactPublic]:
     query = pagination.apply(service.search(tenant.id, q, email, phone), NEWEST_FIRST, params)
     rows = (await session.scalars(query)).all()

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from cloudcx.api.inputs import InputModel
 from cloudcx.tickets.schemas import Tags
 
 
@@ -48,7 +49,7 @@ _EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-class ContactCreate(BaseModel):
+class ContactCreate(InputModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
 
     first_name: Name = ""
@@ -67,7 +68,7 @@ class ContactCreate(BaseModel):
         return self
 
 
-class ContactUpdate(BaseModel):
+class ContactUpdate(InputModel):
     """Only the fields sent are changed; ``null`` clears email or phone."""
 
     model_config = ConfigDict(

@@ -13,6 +13,7 @@ from cloudcx.api import pagination
 from cloudcx.api.auth import require_scope
 from cloudcx.api.etag import check_if_match, tagged
 from cloudcx.api.idempotency import IdempotencyDep
+from cloudcx.api.inputs import NO_NUL
 from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Keyset, Page, PageDep
 from cloudcx.api.problems import NotFound
@@ -59,11 +60,13 @@ async def list_tickets(
     priority: TicketPriority | None = None,
     assignee: Annotated[uuid.UUID | None, Query(description="Assignee's user id.")] = None,
     requester: Annotated[uuid.UUID | None, Query(description="Requester's contact id.")] = None,
-    tag: Annotated[str | None, Query(max_length=50)] = None,
+    tag: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
     updated_since: Annotated[
         AwareDatetime | None, Query(description="ISO 8601 with offset, e.g. 2026-01-31T00:00:00Z.")
     ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the subject.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="Text in the subject.")
+    ] = None,
     sort: Annotated[Sort, Query(description="Field, `-` for descending.")] = "-created_at",
 ) -> Page[TicketPublic]:
     filters = service.TicketFilters(status, priority, assignee, requester, tag, updated_since, q)

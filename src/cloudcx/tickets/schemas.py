@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from cloudcx.api.inputs import InputModel
 from cloudcx.tickets.models import MessageKind, TicketChannel, TicketPriority, TicketStatus
 
 
@@ -23,7 +24,7 @@ Body = Annotated[str, StringConstraints(min_length=1, max_length=65_000)]
 Description = Annotated[str, Field(max_length=65_000)]
 
 
-class TicketCreate(BaseModel):
+class TicketCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -50,7 +51,7 @@ class TicketCreate(BaseModel):
     tags: Tags = []
 
 
-class TicketUpdate(BaseModel):
+class TicketUpdate(InputModel):
     """Only the fields sent are changed; ``null`` clears requester or assignee."""
 
     model_config = ConfigDict(
@@ -86,7 +87,7 @@ class TicketPublic(BaseModel):
     solved_at: datetime | None
 
 
-class MessageCreate(BaseModel):
+class MessageCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"kind": "reply", "body": "Thanks, we are on it."}]},
