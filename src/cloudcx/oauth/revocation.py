@@ -72,7 +72,8 @@ class RevocationSet:
         # subject → latest revocation time (epoch seconds)
         self._clients: dict[str, float] = {}
         self._users: dict[str, float] = {}
-        self._seen: set[int] = set()
+        # Keyed by content as well as id: SQLite reuses the ids of deleted rows.
+        self._seen: set[tuple[int, str, str, float]] = set()
         self._since: datetime | None = None
         self.refreshed_at = 0.0
 
@@ -91,9 +92,10 @@ class RevocationSet:
         return False
 
     def apply(self, row: Revocation) -> None:
-        if row.id in self._seen:
+        seen = (row.id, row.kind, row.value, row.created_at.timestamp())
+        if seen in self._seen:
             return
-        self._seen.add(row.id)
+        self._seen.add(seen)
         if row.kind == Kind.TOKEN:
             self._tokens.add(row.value)
         elif row.kind == Kind.GRANT:
