@@ -56,8 +56,13 @@ class RateLimiter:
     def from_settings(cls, settings: Settings) -> RateLimiter:
         storage: Storage | None = None
         if settings.redis_url:
+            # Short timeouts: an unreachable Redis must not stall every API request.
             storage = RedisStorage(
-                "async+" + settings.redis_url, implementation="redispy", key_prefix="cloudcx"
+                "async+" + settings.redis_url,
+                implementation="redispy",
+                key_prefix="cloudcx",
+                socket_timeout=1.0,
+                socket_connect_timeout=1.0,
             )
         return cls(settings.api_rate_limit, storage)
 
