@@ -7,10 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
-from tests.helpers import PASSWORD, bearer
+from tests.helpers import PASSWORD, bearer, form_post, login
 
 
 @pytest.fixture
@@ -106,3 +108,26 @@ async def test_swagger_password_flow_with_client_id_in_the_body(
     )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "tickets:read"
+
+
+async def test_authorize_with_a_client_created_in_the_control_panel(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User
+) -> None:
+    """The /docs Authorize dialog, fed the Client ID copied from the Control Panel."""
+    await login(http, admin.email)
+    created = await form_post(
+        http, "/settings/security/oauth-clients/new", {"client_name": "Docs", "description": ""}
+    )
+    assert created.status_code == 303
+    client = await db.scalar(select(OAuthClient))
+    assert client is not None
+    http.cookies.clear()
+    basic = base64.b64encode(f"{client.client_id}:".encode()).decode()
+    token = await http.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": admin.email, "password": PASSWORD},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert token.status_code == 200, token.text
+    me = await http.get("/api/v1/me", headers=bearer(token.json()["access_token"]))
+    assert me.json()["client"]["client_name"] == "Docs"

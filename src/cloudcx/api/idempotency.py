@@ -10,6 +10,7 @@ key collide on the unique index and the loser replays the winner's answer.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,8 @@ from cloudcx.core.responses import OrjsonResponse
 from cloudcx.db import utcnow
 from cloudcx.deps import get_platform
 
+# About one keyed POST in a hundred also sweeps expired records: no scheduler needed.
+PURGE_ONE_IN = 100
 KEY_HELP = (
     "A unique value (e.g. a UUID) per logical request. A retry with the same key and body "
     "returns the first result instead of creating a duplicate; kept 24 hours."
@@ -101,6 +104,8 @@ class Idempotency:
                     location=location,
                 )
             )
+            if secrets.randbelow(PURGE_ONE_IN) == 0:
+                await purge_expired(session, self.ttl)
         try:
             await session.commit()
         except IntegrityError:
@@ -113,6 +118,15 @@ class Idempotency:
         if location:
             headers["Location"] = location
         return OrjsonResponse(body, status_code=201, headers=headers)
+
+
+async def purge_expired(session: AsyncSession, ttl: int) -> int:
+    """Forget records past their lifetime (the caller commits)."""
+    cutoff = utcnow() - timedelta(seconds=ttl)
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def idempotency(
