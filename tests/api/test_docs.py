@@ -71,7 +71,17 @@ async def test_every_api_operation_documents_security_and_errors(spec: dict[str,
 
 async def test_schemas_carry_examples(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
-    for name in ("TicketCreate", "TicketUpdate", "ContactCreate", "MessageCreate", "UserCreate"):
+    for name in (
+        "TicketCreate",
+        "TicketUpdate",
+        "TicketPublic",
+        "MessageCreate",
+        "MessagePublic",
+        "ContactCreate",
+        "ContactPublic",
+        "UserCreate",
+        "UserPublic",
+    ):
         assert schemas[name].get("examples"), name
     assert "Page_TicketPublic_" in schemas
 

@@ -51,7 +51,22 @@ class UserUpdate(InputModel):
 
 
 class UserPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
+                    "email": "grace@example.com",
+                    "name": "Grace Hopper",
+                    "role": "agent",
+                    "is_active": True,
+                    "created_at": "2026-02-01T08:00:00Z",
+                    "updated_at": "2026-02-01T08:00:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     email: str

@@ -48,6 +48,11 @@ def _payload(values: dict[str, str], tags: str) -> dict[str, object]:
     return data
 
 
+def _form_values(*values: str) -> dict[str, str]:
+    """The submitted fields by name, to show the form again after an error."""
+    return dict(zip(FIELDS, values, strict=True))
+
+
 @router.get("")
 async def list_page(
     cx: ConsoleDep, session: SessionDep, q: str = "", cursor: str | None = None
@@ -80,7 +85,7 @@ async def create(
 ) -> Response:
     cx.require_user()
     cx.check_csrf(csrf_token)
-    values = dict(locals_of(first_name, last_name, email, phone, company, job_title, notes))
+    values = _form_values(first_name, last_name, email, phone, company, job_title, notes)
     try:
         contact = await service.create_contact(
             session, cx.tenant.id, ContactCreate.model_validate(_payload(values, tags))
@@ -91,10 +96,6 @@ async def create(
         return cx.render("contacts/form.html", 422, contact=None, values=values, errors=errors)
     await session.commit()
     return cx.redirect(f"{router.prefix}/{contact.id}?notice=created")
-
-
-def locals_of(*values: str) -> zip[tuple[str, str]]:
-    return zip(FIELDS, values, strict=True)
 
 
 @router.get("/{id_}")
@@ -144,7 +145,7 @@ async def update(
     cx.require_user()
     cx.check_csrf(csrf_token)
     contact = await _contact(session, cx, id_)
-    values = dict(locals_of(first_name, last_name, email, phone, company, job_title, notes))
+    values = _form_values(first_name, last_name, email, phone, company, job_title, notes)
     try:
         data = ContactUpdate.model_validate(_payload(values, tags))
         await service.update_contact(session, contact, data)

@@ -86,7 +86,20 @@ class ContactUpdate(InputModel):
 
 
 class ContactPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "id": "6f1c2a52-3b1e-4a4e-9a55-0d3c1c6b9f10",
+                    "name": "Ada Lovelace",
+                    "created_at": "2026-03-01T12:00:00Z",
+                    "updated_at": "2026-03-01T12:00:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     first_name: str

@@ -28,7 +28,6 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["Tickets"], dependencies=[Dep
 
 Read = Annotated[AccessToken, Depends(require_scope("tickets:read"))]
 Write = Annotated[AccessToken, Depends(require_scope("tickets:write"))]
-TicketId = Annotated[uuid.UUID, "ticket id"]
 
 SORTS = {
     "created_at": Keyset("created_at", Ticket.created_at, Ticket.id, descending=False),

@@ -70,7 +70,28 @@ class TicketUpdate(InputModel):
 
 
 class TicketPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b6c2f4e-8f0a-4c1e-9d0e-6a1f3b2c4d5e",
+                    "number": 42,
+                    "subject": "Cannot sign in to the mobile app",
+                    "description": "Since this morning the app says my password is wrong.",
+                    "status": "open",
+                    "priority": "high",
+                    "channel": "email",
+                    "requester_id": "6f1c2a52-3b1e-4a4e-9a55-0d3c1c6b9f10",
+                    "assignee_id": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
+                    "tags": ["login", "mobile"],
+                    "created_at": "2026-03-02T09:15:00Z",
+                    "updated_at": "2026-03-02T09:40:00Z",
+                    "solved_at": None,
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     number: int = Field(description="Sequential per tenant, for people (“ticket #42”).")
@@ -103,7 +124,22 @@ class MessageCreate(InputModel):
 
 
 class MessagePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a",
+                    "ticket_id": "0b6c2f4e-8f0a-4c1e-9d0e-6a1f3b2c4d5e",
+                    "kind": "reply",
+                    "author_user_id": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
+                    "author_contact_id": None,
+                    "body": "Thanks, we are on it.",
+                    "created_at": "2026-03-02T09:40:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     ticket_id: uuid.UUID
