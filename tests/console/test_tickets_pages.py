@@ -139,3 +139,50 @@ async def test_anonymous_visitors_are_sent_to_sign_in(
     response = await http.get("/tickets")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+async def test_log_a_ticket_for_a_new_customer(
+    http: httpx.AsyncClient, db: AsyncSession, tenant: TenantInfo, agent: User
+) -> None:
+    await login(http, agent.email)
+    response = await form_post(
+        http,
+        "/tickets/new",
+        {
+            "subject": "Phone: router keeps rebooting",
+            "requester_email": "Caller@Example.com",
+            "priority": "high",
+            "channel": "phone",
+            "assignee_id": str(agent.id),
+        },
+    )
+    assert response.status_code == 303, response.text
+    ticket = await db.scalar(select(Ticket))
+    assert ticket is not None
+    assert (ticket.number, ticket.channel.value, ticket.assignee_id) == (1, "phone", agent.id)
+    page = await http.get(response.headers["location"])
+    assert "Ticket created." in page.text and "Caller@example.com" in page.text
+    again = await form_post(
+        http, "/tickets/new", {"subject": "Second call", "requester_email": "caller@example.com"}
+    )
+    assert again.status_code == 303
+    second = await db.scalar(select(Ticket).where(Ticket.number == 2))
+    assert second is not None and second.requester_id == ticket.requester_id
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param({"subject": ""}, "at least 1 character", id="no-subject"),
+        pytest.param({"subject": "x", "requester_email": "nope"}, "valid email", id="bad-email"),
+        pytest.param({"subject": "x", "priority": "p0"}, "Input should be", id="bad-priority"),
+    ],
+)
+async def test_new_ticket_form_errors(
+    http: httpx.AsyncClient, db: AsyncSession, agent: User, data: dict[str, str], message: str
+) -> None:
+    await login(http, agent.email)
+    response = await form_post(http, "/tickets/new", data)
+    assert response.status_code == 422
+    assert message in response.text
+    assert await db.scalar(select(Ticket)) is None

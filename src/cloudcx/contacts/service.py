@@ -54,6 +54,18 @@ async def create_contact(
     return contact
 
 
+async def find_or_create(session: AsyncSession, tenant_id: uuid.UUID, email: str) -> Contact:
+    """The contact with this email, created when new (a ticket from an unknown customer)."""
+    data = ContactCreate(email=email)
+    assert data.email is not None
+    found = await session.scalar(
+        select(Contact).where(
+            Contact.tenant_id == tenant_id, Contact.email_normalized == data.email.lower()
+        )
+    )
+    return found or await create_contact(session, tenant_id, data)
+
+
 async def update_contact(session: AsyncSession, contact: Contact, data: ContactUpdate) -> None:
     sent = data.model_fields_set
     for name in _NOT_NULL:
