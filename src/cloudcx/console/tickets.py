@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from cloudcx.accounts.models import User
 from cloudcx.api.problems import Problem
+from cloudcx.console import ticket_form
 from cloudcx.console.records import (
     RecordNotFound,
     form_errors,
@@ -21,15 +21,17 @@ from cloudcx.console.records import (
     people,
     problem_errors,
 )
+from cloudcx.console.ticket_form import agents
 from cloudcx.console.web import ConsoleDep
-from cloudcx.contacts import service as contacts
 from cloudcx.deps import SessionDep
 from cloudcx.tickets import service
 from cloudcx.tickets.api import SORTS
-from cloudcx.tickets.models import Message, Ticket, TicketChannel, TicketPriority, TicketStatus
-from cloudcx.tickets.schemas import MessageCreate, TicketCreate, TicketPublic, TicketUpdate
+from cloudcx.tickets.models import Message, Ticket, TicketPriority, TicketStatus
+from cloudcx.tickets.schemas import MessageCreate, TicketPublic, TicketUpdate
 
 router = APIRouter(prefix="/tickets", include_in_schema=False)
+# Before the "/{id_}" routes, so that "/tickets/new" is not taken for an id.
+router.include_router(ticket_form.router)
 
 Field = Annotated[str, Form(max_length=70_000)]
 NOTICES = {
@@ -45,13 +47,6 @@ async def _ticket(session: SessionDep, cx: ConsoleDep, id_: str) -> Ticket:
     if ticket is None:
         raise RecordNotFound
     return ticket
-
-
-async def _agents(session: SessionDep, cx: ConsoleDep) -> list[User]:
-    rows = await session.scalars(
-        select(User).where(User.tenant_id == cx.tenant.id, User.is_active).order_by(User.name)
-    )
-    return list(rows)
 
 
 def _values(kind: type[StrEnum]) -> set[str]:
@@ -96,7 +91,7 @@ async def list_page(
         "tickets/list.html",
         page=page,
         names=names,
-        agents=await _agents(session, cx),
+        agents=await agents(session, cx),
         filters={"status": status, "priority": priority, "assignee": assignee, "q": q},
         statuses=list(TicketStatus),
         priorities=list(TicketPriority),
@@ -124,85 +119,11 @@ async def _detail(
         ticket=ticket,
         messages=messages,
         names=names,
-        agents=await _agents(session, cx),
+        agents=await agents(session, cx),
         statuses=list(TicketStatus),
         priorities=list(TicketPriority),
         **extra,
     )
-
-
-@router.get("/new")
-async def new_page(cx: ConsoleDep, session: SessionDep) -> Response:
-    cx.require_user()
-    return await _new_form(cx, session, {"priority": "normal", "channel": "phone"}, {})
-
-
-async def _new_form(
-    cx: ConsoleDep,
-    session: SessionDep,
-    values: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> Response:
-    return cx.render(
-        "tickets/new.html",
-        status_code=status_code,
-        values=values,
-        errors=errors,
-        agents=await _agents(session, cx),
-        priorities=list(TicketPriority),
-        channels=list(TicketChannel),
-    )
-
-
-@router.post("/new")
-async def create(
-    cx: ConsoleDep,
-    session: SessionDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
-    subject: Field = "",
-    description: Field = "",
-    requester_email: Annotated[str, Form(max_length=400)] = "",
-    priority: Annotated[str, Form(max_length=20)] = "normal",
-    channel: Annotated[str, Form(max_length=20)] = "phone",
-    assignee_id: Annotated[str, Form(max_length=40)] = "",
-) -> Response:
-    """An agent logs a ticket, e.g. from a phone call; an unknown email becomes a contact."""
-    cx.require_user()
-    cx.check_csrf(csrf_token)
-    values = {
-        "subject": subject,
-        "description": description,
-        "priority": priority,
-        "channel": channel,
-        "assignee_id": assignee_id,
-        "requester_email": requester_email,
-    }
-    try:
-        requester = None
-        if requester_email.strip():
-            requester = await contacts.find_or_create(session, cx.tenant.id, requester_email)
-        data = TicketCreate.model_validate(
-            {
-                "subject": subject,
-                "description": description,
-                "priority": priority,
-                "channel": channel,
-                "assignee_id": assignee_id or None,
-                "requester_id": requester.id if requester else None,
-            }
-        )
-        ticket = await service.create_ticket(session, cx.tenant.id, data)
-    except ValidationError as exc:
-        errors = form_errors(exc)
-        if "email" in errors:
-            errors["requester_email"] = errors.pop("email")
-        return await _new_form(cx, session, values, errors, 422)
-    except Problem as exc:
-        await session.rollback()
-        return await _new_form(cx, session, values, problem_errors(exc), 422)
-    await session.commit()
-    return cx.redirect(f"{router.prefix}/{ticket.id}?notice=created")
 
 
 @router.get("/{id_}")
