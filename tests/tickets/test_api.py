@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -391,3 +392,22 @@ async def test_rate_limit_gives_429_with_retry_after(
     assert "Retry after" in body["detail"]
     assert 0 < int(refused.headers["retry-after"]) <= 60
     assert refused.headers["ratelimit-remaining"] == "0"
+
+
+async def test_concurrent_updates_with_one_etag_let_only_one_win(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    tenant: TenantInfo,
+    admin_headers: Headers,
+    test_db_url: str,
+) -> None:
+    if test_db_url.startswith("sqlite"):
+        pytest.skip("row locks need PostgreSQL; SQLite serialises writers only")
+    ticket = await make_ticket(db, tenant)
+    url = f"{URL}/{ticket.id}"
+    etag = (await http.get(url, headers=admin_headers)).headers["etag"]
+    headers = {**admin_headers, "If-Match": etag}
+    responses = await asyncio.gather(
+        *(http.patch(url, headers=headers, json={"subject": f"Edit {i}"}) for i in range(4))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 412, 412, 412]

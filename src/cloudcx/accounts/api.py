@@ -36,8 +36,12 @@ Read = Annotated[AccessToken, Depends(require_scope("users:read"))]
 OLDEST_FIRST = Keyset("created_at", User.created_at, User.id, descending=False)
 
 
-async def load(session: SessionDep, tenant: TenantDep, user_id: uuid.UUID) -> User:
-    user = await accounts.get_user(session, tenant.id, user_id)
+async def load(
+    request: Request, session: SessionDep, tenant: TenantDep, user_id: uuid.UUID
+) -> User:
+    query = select(User).where(User.tenant_id == tenant.id, User.id == user_id)
+    # Writes hold the row until commit, so an If-Match check stays true while writing.
+    user = await session.scalar(query.with_for_update() if request.method != "GET" else query)
     if user is None:
         raise NotFound("The user does not exist.")
     return user

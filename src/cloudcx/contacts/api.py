@@ -34,8 +34,11 @@ Write = Annotated[AccessToken, Depends(require_scope("contacts:write"))]
 NEWEST_FIRST = Keyset("-created_at", Contact.created_at, Contact.id, descending=True)
 
 
-async def load(session: SessionDep, tenant: TenantDep, contact_id: uuid.UUID) -> Contact:
-    contact = await service.get_contact(session, tenant.id, contact_id)
+async def load(
+    request: Request, session: SessionDep, tenant: TenantDep, contact_id: uuid.UUID
+) -> Contact:
+    writing = request.method != "GET"
+    contact = await service.get_contact(session, tenant.id, contact_id, lock=writing)
     if contact is None:
         raise NotFound("The contact does not exist.")
     return contact

@@ -19,11 +19,11 @@ _NOT_NULL = ("first_name", "last_name", "company", "job_title", "tags", "notes")
 
 
 async def get_contact(
-    session: AsyncSession, tenant_id: uuid.UUID, contact_id: uuid.UUID
+    session: AsyncSession, tenant_id: uuid.UUID, contact_id: uuid.UUID, *, lock: bool = False
 ) -> Contact | None:
-    return await session.scalar(
-        select(Contact).where(Contact.tenant_id == tenant_id, Contact.id == contact_id)
-    )
+    """``lock`` holds the row until commit, so an If-Match check stays true while writing."""
+    query = select(Contact).where(Contact.tenant_id == tenant_id, Contact.id == contact_id)
+    return await session.scalar(query.with_for_update() if lock else query)
 
 
 async def _check_email_free(

@@ -38,9 +38,12 @@ SORTS = {
 Sort = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
 
 
-async def load(session: SessionDep, tenant: TenantDep, ticket_id: uuid.UUID) -> Ticket:
+async def load(
+    request: Request, session: SessionDep, tenant: TenantDep, ticket_id: uuid.UUID
+) -> Ticket:
     """The ticket, or 404 — also for another tenant's ticket, whose existence is not told."""
-    ticket = await service.get_ticket(session, tenant.id, ticket_id)
+    writing = request.method != "GET"
+    ticket = await service.get_ticket(session, tenant.id, ticket_id, lock=writing)
     if ticket is None:
         raise NotFound("The ticket does not exist.")
     return ticket

@@ -54,11 +54,11 @@ async def next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
 
 
 async def get_ticket(
-    session: AsyncSession, tenant_id: uuid.UUID, ticket_id: uuid.UUID
+    session: AsyncSession, tenant_id: uuid.UUID, ticket_id: uuid.UUID, *, lock: bool = False
 ) -> Ticket | None:
-    return await session.scalar(
-        select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.id == ticket_id)
-    )
+    """``lock`` holds the row until commit, so an If-Match check stays true while writing."""
+    query = select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.id == ticket_id)
+    return await session.scalar(query.with_for_update() if lock else query)
 
 
 async def check_requester(
