@@ -411,3 +411,38 @@ async def test_concurrent_updates_with_one_etag_let_only_one_win(
         *(http.patch(url, headers=headers, json={"subject": f"Edit {i}"}) for i in range(4))
     )
     assert sorted(r.status_code for r in responses) == [200, 412, 412, 412]
+
+
+async def test_requester_by_email_finds_or_creates_the_contact(
+    http: httpx.AsyncClient, db: AsyncSession, tenant: TenantInfo, admin_headers: Headers
+) -> None:
+    known = await make_contact(db, tenant, email="ada@example.com")
+    first = await http.post(
+        URL, headers=admin_headers, json={"subject": "a", "requester_email": "ADA@example.com"}
+    )
+    assert first.json()["requester_id"] == str(known.id)
+    new = await http.post(
+        URL, headers=admin_headers, json={"subject": "b", "requester_email": "new@example.com"}
+    )
+    contact = await http.get(
+        f"/api/v1/contacts/{new.json()['requester_id']}", headers=admin_headers
+    )
+    assert contact.json()["email"] == "new@example.com"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        pytest.param({"requester_email": "nope"}, "requester_email", id="bad-email"),
+        pytest.param(
+            {"requester_email": "a@example.com", "requester_id": str(uuid.uuid4())},
+            "",
+            id="both-requester-forms",
+        ),
+    ],
+)
+async def test_requester_email_errors(
+    http: httpx.AsyncClient, admin_headers: Headers, payload: dict[str, Any], field: str
+) -> None:
+    response = await http.post(URL, headers=admin_headers, json={"subject": "a", **payload})
+    assert [e["field"] for e in assert_problem(response, 422)["errors"]] == [field]

@@ -13,7 +13,6 @@ from cloudcx.accounts.models import User
 from cloudcx.api.problems import Problem
 from cloudcx.console.records import form_errors, problem_errors
 from cloudcx.console.web import ConsoleDep
-from cloudcx.contacts import service as contacts
 from cloudcx.deps import SessionDep
 from cloudcx.tickets import service
 from cloudcx.tickets.models import TicketChannel, TicketPriority
@@ -79,9 +78,6 @@ async def create(
         "requester_email": requester_email,
     }
     try:
-        requester = None
-        if requester_email.strip():
-            requester = await contacts.find_or_create(session, cx.tenant.id, requester_email)
         data = TicketCreate.model_validate(
             {
                 "subject": subject,
@@ -89,15 +85,12 @@ async def create(
                 "priority": priority,
                 "channel": channel,
                 "assignee_id": assignee_id or None,
-                "requester_id": requester.id if requester else None,
+                "requester_email": requester_email.strip() or None,
             }
         )
         ticket = await service.create_ticket(session, cx.tenant.id, data)
     except ValidationError as exc:
-        errors = form_errors(exc)
-        if "email" in errors:
-            errors["requester_email"] = errors.pop("email")
-        return await _new_form(cx, session, values, errors, 422)
+        return await _new_form(cx, session, values, form_errors(exc), 422)
     except Problem as exc:
         await session.rollback()
         return await _new_form(cx, session, values, problem_errors(exc), 422)

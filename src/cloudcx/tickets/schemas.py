@@ -2,9 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from cloudcx.api.inputs import InputModel
 from cloudcx.tickets.models import MessageKind, TicketChannel, TicketPriority, TicketStatus
@@ -47,8 +55,19 @@ class TicketCreate(InputModel):
     priority: TicketPriority = TicketPriority.NORMAL
     channel: TicketChannel = TicketChannel.API
     requester_id: uuid.UUID | None = None
+    requester_email: EmailStr | None = Field(
+        None,
+        max_length=320,
+        description="Instead of `requester_id`: the contact with this email, created if new.",
+    )
     assignee_id: uuid.UUID | None = None
     tags: Tags = []
+
+    @model_validator(mode="after")
+    def _one_requester(self) -> Self:
+        if self.requester_id is not None and self.requester_email is not None:
+            raise ValueError("send requester_id or requester_email, not both")
+        return self
 
 
 class TicketUpdate(InputModel):

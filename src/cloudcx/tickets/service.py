@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
 from cloudcx.api.problems import invalid
+from cloudcx.contacts import service as contacts
 from cloudcx.contacts.models import Contact
 from cloudcx.db import utcnow
 from cloudcx.tickets.models import (
@@ -100,7 +101,10 @@ def set_status(ticket: Ticket, status: TicketStatus) -> None:
 
 
 async def create_ticket(session: AsyncSession, tenant_id: uuid.UUID, data: TicketCreate) -> Ticket:
-    await check_requester(session, tenant_id, data.requester_id)
+    requester_id = data.requester_id
+    if data.requester_email is not None:
+        requester_id = (await contacts.find_or_create(session, tenant_id, data.requester_email)).id
+    await check_requester(session, tenant_id, requester_id)
     await check_assignee(session, tenant_id, data.assignee_id)
     ticket = Ticket(
         tenant_id=tenant_id,
@@ -110,7 +114,7 @@ async def create_ticket(session: AsyncSession, tenant_id: uuid.UUID, data: Ticke
         status=TicketStatus.NEW,
         priority=data.priority,
         channel=data.channel,
-        requester_id=data.requester_id,
+        requester_id=requester_id,
         assignee_id=data.assignee_id,
         tag_rows=[TicketTag(tag=t) for t in data.tags],
     )
