@@ -330,6 +330,7 @@ async def test_if_none_match_gives_304(
     [
         pytest.param("subject", None, id="null-subject"),
         pytest.param("status", None, id="null-status"),
+        pytest.param("tags", None, id="null-tags"),
     ],
 )
 async def test_patch_refuses_null_for_required_fields(

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.api.auth import CurrentToken
 from cloudcx.api.etag import etag_of
 from cloudcx.api.models import IdempotencyRecord
-from cloudcx.api.problems import Problem
+from cloudcx.api.problems import Conflict, Problem
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.db import utcnow
 from cloudcx.deps import get_platform
@@ -112,7 +112,9 @@ class Idempotency:
             await session.rollback()
             twin = await self.replay(session, request, payload) if self.key else None
             if twin is None:
-                raise
+                raise Conflict(
+                    "The request conflicts with a concurrent change; retry it."
+                ) from None
             return twin
         headers = {"ETag": etag_of(result)}
         if location:

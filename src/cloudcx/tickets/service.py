@@ -126,7 +126,7 @@ async def create_ticket(session: AsyncSession, tenant_id: uuid.UUID, data: Ticke
 
 async def update_ticket(session: AsyncSession, ticket: Ticket, data: TicketUpdate) -> None:
     sent = data.model_fields_set
-    for name in ("subject", "status", "priority", "channel", "description"):
+    for name in ("subject", "status", "priority", "channel", "description", "tags"):
         if name in sent and getattr(data, name) is None:
             raise invalid(name, "This field cannot be null.")
     if "requester_id" in sent:
