@@ -71,6 +71,41 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+DESCRIPTION = """
+The CX platform API. Every path under `/api/v1` acts within the tenant of the host it is
+called on.
+
+**Authentication.** Click **Authorize** and use the password flow with your email (as
+username), password and the Client ID of an OAuth client from *Global Settings > Security >
+OAuth Client* (leave the secret empty). An API key from *Global Settings > Security >
+API Key* works too: `Authorization: Bearer cxk_…`. Each operation needs the scope it names.
+
+**Pagination.** Lists take `limit` (1 to 100, default 25) and `cursor`, and answer
+`{"data": [...], "next_cursor": ..., "links": {"next": ...}}`; follow `links.next` until
+it is null.
+
+**Errors** are RFC 9457 problem details (`application/problem+json`); 422 answers list
+each bad field in `errors`.
+
+**Conditional requests.** Reads carry an `ETag`; send it in `If-Match` on PATCH or
+DELETE and a concurrent change answers 412 instead of being overwritten.
+
+**Safe retries.** Send `Idempotency-Key` on POST: a retry returns the first answer.
+
+**Rate limits.** `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on every
+answer; 429 with `Retry-After` past the limit.
+"""
+
+TAGS = [
+    {"name": "Me", "description": "Who the credential speaks for."},
+    {"name": "Tickets", "description": "Customer requests, numbered per tenant."},
+    {"name": "Messages", "description": "A ticket's public replies and internal notes."},
+    {"name": "Contacts", "description": "Customers: the requesters of tickets."},
+    {"name": "Users", "description": "Agents and administrators."},
+    {"name": "OAuth 2.0", "description": "Getting access tokens (RFC 6749)."},
+]
+
+
 def install(app: FastAPI) -> None:
     """Generate the document once, with error bodies only as ``application/problem+json``.
 
@@ -84,6 +119,8 @@ def install(app: FastAPI) -> None:
                 title=app.title,
                 version=app.version,
                 summary=app.summary,
+                description=DESCRIPTION,
+                tags=TAGS,
                 routes=app.routes,
             )
             for item in schema.get("paths", {}).values():
