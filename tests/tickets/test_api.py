@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from typing import Any
 
@@ -12,7 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
+from cloudcx.app import create_app
 from cloudcx.oauth.models import OAuthClient
+from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from cloudcx.tickets.models import Ticket
 from tests.cxapi import (
@@ -447,3 +450,27 @@ async def test_requester_email_errors(
 ) -> None:
     response = await http.post(URL, headers=admin_headers, json={"subject": "a", **payload})
     assert [e["field"] for e in assert_problem(response, 422)["errors"]] == [field]
+
+
+async def test_next_link_uses_the_public_origin(
+    platform: Platform,
+    db: AsyncSession,
+    tenant: TenantInfo,
+    admin: User,
+    oauth_client: OAuthClient,
+) -> None:
+    """Behind a trusted proxy the link names the address the client used, not ours."""
+    for i in range(2):
+        await make_ticket(db, tenant, subject=f"T{i}")
+    settings = platform.settings.model_copy(update={"trusted_proxies": "203.0.113.7"})
+    proxied = create_app(platform=dataclasses.replace(platform, settings=settings))
+    transport = httpx.ASGITransport(app=proxied, client=("203.0.113.7", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        headers = await headers_for(client, oauth_client, admin.email)
+        response = await client.get(
+            URL,
+            params={"limit": 1},
+            headers={**headers, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "127.0.0.1"},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["links"]["next"].startswith("https://127.0.0.1/api/v1/tickets?")

@@ -114,7 +114,9 @@ def page(rows: Sequence[Any], keyset: Keyset, params: PageParams, model: type[M]
         return Page[model](data=items)  # type: ignore[valid-type]
     last = rows[params.limit - 1]
     cursor = _encode(keyset, getattr(last, keyset.column.key), last.id)
-    url = str(params.request.url.include_query_params(cursor=cursor))
+    # The public origin (scheme and host as the client reached us, proxies included).
+    here = params.request.url.include_query_params(cursor=cursor)
+    url = f"{params.request.state.base_url}{here.path}?{here.query}"
     return Page[model](  # type: ignore[valid-type]
         data=items, next_cursor=cursor, links=PageLinks(next=url)
     )
