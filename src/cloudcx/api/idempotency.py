@@ -93,19 +93,7 @@ class Idempotency:
         """Commit the creation with its record and answer 201 (or replay a concurrent twin)."""
         body: Any = result.model_dump(mode="json")
         if self.key is not None:
-            session.add(
-                IdempotencyRecord(
-                    tenant_id=self.token.tenant_id,
-                    owner=self.owner,
-                    key=self.key,
-                    fingerprint=self.fingerprint,
-                    status_code=201,
-                    body=body,
-                    location=location,
-                )
-            )
-            if secrets.randbelow(PURGE_ONE_IN) == 0:
-                await purge_expired(session, self.ttl)
+            await self._remember(session, self.key, body, location)
         try:
             await session.commit()
         except IntegrityError:
@@ -120,6 +108,23 @@ class Idempotency:
         if location:
             headers["Location"] = location
         return OrjsonResponse(body, status_code=201, headers=headers)
+
+    async def _remember(
+        self, session: AsyncSession, key: str, body: Any, location: str | None
+    ) -> None:
+        session.add(
+            IdempotencyRecord(
+                tenant_id=self.token.tenant_id,
+                owner=self.owner,
+                key=key,
+                fingerprint=self.fingerprint,
+                status_code=201,
+                body=body,
+                location=location,
+            )
+        )
+        if secrets.randbelow(PURGE_ONE_IN) == 0:
+            await purge_expired(session, self.ttl)
 
 
 async def purge_expired(session: AsyncSession, ttl: int) -> int:
