@@ -13,10 +13,12 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
 from cloudcx import __version__, errors
+from cloudcx.accounts import api as users_api
+from cloudcx.api import docs, me, openapi
 from cloudcx.api import errors as api_errors
-from cloudcx.api import me
-from cloudcx.api.openapi_docs import document_problems
 from cloudcx.api.problems import Problem
+from cloudcx.api.ratelimit import RateLimiter, RateLimitHeadersMiddleware
+from cloudcx.apikeys import console as console_api_keys
 from cloudcx.audit import api as audit_api
 from cloudcx.audit import console as audit_console
 from cloudcx.audit import events as audit_events
@@ -24,9 +26,14 @@ from cloudcx.config import Settings
 from cloudcx.console import account as console_account
 from cloudcx.console import auth as console_auth
 from cloudcx.console import connected_apps, oauth_client_edit, signing_keys
+from cloudcx.console import contacts as console_contacts
 from cloudcx.console import errors as console_errors
 from cloudcx.console import oauth_clients as console_oauth_clients
+from cloudcx.console import tickets as console_tickets
+from cloudcx.console import users as console_users
+from cloudcx.console.records import RecordNotFound
 from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
+from cloudcx.contacts import api as contacts_api
 from cloudcx.core.headers import SecurityHeadersMiddleware
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.oauth import authorize_endpoint, introspection, metadata, revocation_endpoint
@@ -36,6 +43,7 @@ from cloudcx.platform import Platform
 from cloudcx.security.limits import BodyLimitMiddleware
 from cloudcx.tenancy.middleware import TenantMiddleware
 from cloudcx.tickets import api as tickets_api
+from cloudcx.tickets import messages as messages_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -47,6 +55,10 @@ ROUTERS = (
     metadata.router,
     me.router,
     tickets_api.router,
+    messages_api.router,
+    contacts_api.router,
+    users_api.router,
+    docs.router,
     console_auth.router,
     console_oauth_clients.router,
     oauth_client_edit.router,
@@ -55,6 +67,10 @@ ROUTERS = (
     audit_api.router,
     audit_console.router,
     console_account.router,
+    console_tickets.router,
+    console_contacts.router,
+    console_users.router,
+    console_api_keys.router,
 )
 
 
@@ -75,15 +91,19 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         summary="Customer-experience platform API, reached by OAuth 2.0 clients.",
         default_response_class=OrjsonResponse,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from local assets
+        redoc_url=None,
     )
     app.state.platform = platform
+    app.state.ratelimiter = RateLimiter.from_settings(platform.settings)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_health(app)
-    document_problems(app)
+    openapi.install(app)
     _add_handlers(app)
     app.add_middleware(BodyLimitMiddleware, settings=platform.settings)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
@@ -99,6 +119,7 @@ def _add_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, console_errors.forbidden)
     app.add_exception_handler(CsrfFailed, console_errors.csrf_failed)
     app.add_exception_handler(console_oauth_clients.ClientNotFound, console_errors.not_found)
+    app.add_exception_handler(RecordNotFound, console_errors.not_found)
     app.add_exception_handler(Exception, errors.server_error)
 
 

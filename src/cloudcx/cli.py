@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from cloudcx import demo as demo_data
 from cloudcx import migrate
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import Role
@@ -91,12 +92,15 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    demo: Annotated[bool, typer.Option(help="Load demo data into the default tenant.")] = False,
 ) -> None:
     """Start the platform (applies migrations on the embedded SQLite default)."""
     import uvicorn
 
     settings = Settings()
     _prepare(settings)
+    if demo:
+        load_demo(tenant="localhost", password=None)
     typer.echo(f"Control Panel: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     uvicorn.run(
         "cloudcx.app:create_app",
@@ -251,3 +255,33 @@ def audit_purge() -> None:
         return await retention.purge(platform.sessionmaker, platform.settings.audit_retention_days)
 
     typer.echo(f"Deleted {_run(run)} audit events.")
+
+
+@app.command("demo")
+def load_demo(
+    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")] = "localhost",
+    password: Annotated[
+        str | None, typer.Option(help="Password of the demo agents (random when omitted).")
+    ] = None,
+) -> None:
+    """Load demo agents, contacts and tickets with conversations into a tenant."""
+
+    async def run(platform: Platform) -> demo_data.DemoResult:
+        async with platform.sessionmaker() as session:
+            found = await tenancy.find_by_domain(session, tenant)
+        if found is None:
+            raise _fail(f"No tenant is served at {tenant}.")
+        return await demo_data.load(platform, found.id, password)
+
+    try:
+        result = _run(run)
+    except (DomainError, AccountError) as exc:
+        raise _fail(str(exc)) from exc
+    if not result.loaded:
+        typer.echo("The tenant already has contacts; demo data not loaded again.")
+        return
+    typer.echo(f"Demo data loaded into {tenant}. Agents: {', '.join(result.agents)}")
+    if password is None:
+        typer.secho(
+            f"Demo agents' password (shown once): {result.password}", fg=typer.colors.YELLOW
+        )

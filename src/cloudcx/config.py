@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     cache_ttl: float = Field(default=5.0, ge=0)
     # How often each process pulls new revocations from the database.
     revocation_poll_interval: float = Field(default=1.0, gt=0)
+    # API requests allowed per caller (client and user, or API key), in `limits` notation.
+    api_rate_limit: str = "600/minute"
+    # How long a POST's Idempotency-Key is remembered, in seconds.
+    idempotency_ttl: int = Field(default=86400, ge=60)
 
     # Brute-force defence of sign-in (security/throttle.py): failures allowed
     # per window, per (account, IP) pair, per IP and per account.

@@ -1,7 +1,10 @@
 """Every model, imported once so the metadata is complete (Alembic, tests)."""
 
 from cloudcx.accounts.models import Role, User, WebSession
+from cloudcx.api.models import IdempotencyRecord
+from cloudcx.apikeys.models import ApiKey
 from cloudcx.audit.models import AuditEvent
+from cloudcx.contacts.models import Contact
 from cloudcx.db import Base
 from cloudcx.oauth.models import (
     AuthorizationCode,
@@ -12,13 +15,17 @@ from cloudcx.oauth.models import (
     SigningKey,
 )
 from cloudcx.tenancy.models import Tenant, TenantDomain
-from cloudcx.tickets.models import Ticket
+from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketTag
 
 metadata = Base.metadata
 
 __all__ = [
+    "ApiKey",
     "AuditEvent",
     "AuthorizationCode",
+    "Contact",
+    "IdempotencyRecord",
+    "Message",
     "OAuthClient",
     "OAuthConsent",
     "RefreshToken",
@@ -28,6 +35,8 @@ __all__ = [
     "Tenant",
     "TenantDomain",
     "Ticket",
+    "TicketCounter",
+    "TicketTag",
     "User",
     "WebSession",
     "metadata",

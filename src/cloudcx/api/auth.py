@@ -10,11 +10,18 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+    OAuth2AuthorizationCodeBearer,
+    OAuth2PasswordBearer,
+)
 
+from cloudcx.apikeys import service as apikeys
 from cloudcx.deps import get_platform, get_tenant
 from cloudcx.oauth import tokens
 from cloudcx.oauth.errors import InsufficientScopeError, InvalidTokenError, MissingTokenError
+from cloudcx.oauth.scopes import SCOPES
 from cloudcx.oauth.tokens import AccessToken
 
 REALM = "CloudCX API"
@@ -25,11 +32,31 @@ oauth2_password = OAuth2PasswordBearer(
     tokenUrl="/oauth/token",
     auto_error=False,
     description="The guide's password grant: email or username, password and client_id.",
+    scopes={s.name: s.description for s in SCOPES.values()},
+)
+
+# Declared for OpenAPI only, like the password flow above.
+oauth2_code = OAuth2AuthorizationCodeBearer(
+    authorizationUrl="/oauth/authorize",
+    tokenUrl="/oauth/token",
+    auto_error=False,
+    description="Authorization code flow with PKCE, for applications acting for a user.",
+    scopes={s.name: s.description for s in SCOPES.values()},
+)
+api_key = HTTPBearer(
+    scheme_name="APIKey",
+    bearerFormat="cxk_… API key or JWT access token",
+    auto_error=False,
+    description="`Authorization: Bearer cxk_…` with an API key from Global Settings > Security"
+    " > API Key, or any access token.",
 )
 
 
 async def current_token(
-    request: Request, _: Annotated[str | None, Depends(oauth2_password)]
+    request: Request,
+    _: Annotated[str | None, Depends(oauth2_password)],
+    __: Annotated[str | None, Depends(oauth2_code)],
+    ___: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key)],
 ) -> AccessToken:
     header = request.headers.get("authorization")
     if not header:
@@ -39,13 +66,17 @@ async def current_token(
     if scheme.lower() != "bearer" or not credentials or " " in credentials:
         raise InvalidTokenError("The Authorization header must be 'Bearer <token>'.")
     platform = get_platform(request)
-    token = tokens.verify(
-        platform.keys,
-        credentials,
-        get_tenant(request),
-        platform.revocations.is_revoked,
-        platform.verified_tokens,
-    )
+    if credentials.startswith(apikeys.PREFIX):
+        # API keys are opaque: the one database lookup of the bearer check.
+        token = await apikeys.authenticate(platform.sessionmaker, get_tenant(request), credentials)
+    else:
+        token = tokens.verify(
+            platform.keys,
+            credentials,
+            get_tenant(request),
+            platform.revocations.is_revoked,
+            platform.verified_tokens,
+        )
     request.state.access_token = token
     return token
 

@@ -31,10 +31,16 @@ async def bearer_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+def _field(loc: tuple[Any, ...]) -> str:
+    # Only the leading "body" is FastAPI's: a field may itself be named "body".
+    parts = loc[1:] if loc[:1] == ("body",) else loc
+    return ".".join(str(p) for p in parts)
+
+
 def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
-            "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+            "field": _field(tuple(err.get("loc", ()))),
             "message": str(err.get("msg", "")),
             "type": str(err.get("type", "")),
         }

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
-
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# The same schema the API routes declare (``api.openapi.ProblemDetail``).
+PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
 PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
+    "title": "ProblemDetail",
     "description": "RFC 9457 problem details.",
     "type": "object",
     "properties": {
@@ -113,29 +111,14 @@ def _describe_token_endpoint(paths: dict[str, Any]) -> None:
     }
 
 
-def document_problems(app: FastAPI) -> None:
-    """Replace ``app.openapi`` with a generator whose error responses are problems."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            summary=app.summary,
-            description=app.description,
-            routes=app.routes,
-        )
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
-                if isinstance(operation, dict):
-                    _fix_operation(operation)
-        _describe_token_endpoint(schema.get("paths", {}))
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["Problem"] = PROBLEM_SCHEMA
-        for unused in ("HTTPValidationError", "ValidationError"):
-            components.pop(unused, None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+def improve(schema: dict[str, Any]) -> None:
+    """Error responses as problems, the token endpoint's form described, no unused schemas."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                _fix_operation(operation)
+    _describe_token_endpoint(schema.get("paths", {}))
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("ProblemDetail", PROBLEM_SCHEMA)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)

@@ -72,3 +72,18 @@ def problem_response(
         body["instance"] = instance
     body.update(extensions)
     return OrjsonResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def invalid(field: str, message: str, type_: str = "value_error") -> Problem:
+    """A 422 shaped like request validation errors, for checks the schema cannot make
+    (an id naming nothing in this tenant, a cursor of another listing)."""
+    return Problem(
+        422,
+        "The request is not valid.",
+        errors=[{"field": field, "message": message, "type": type_}],
+    )
+
+
+class Conflict(Problem):
+    def __init__(self, detail: str) -> None:
+        super().__init__(409, detail)

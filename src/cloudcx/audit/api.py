@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from cloudcx.accounts import service as accounts
 from cloudcx.api.auth import require_scope
+from cloudcx.api.openapi import problems
 from cloudcx.api.problems import Problem
 from cloudcx.audit.queries import MAX_PAGE, Filters, list_events
 from cloudcx.audit.schemas import AuditEventList, AuditEventPublic
@@ -25,6 +26,7 @@ AuditReader = Annotated[AccessToken, Depends(require_scope("audit:read"))]
     "",
     response_model=AuditEventList,
     summary="List audit events, newest first",
+    responses=problems(),
     description=(
         "Needs the `audit:read` scope and a token of an administrator. "
         "Filter by `action`, `actor` (email, client name or id) and a time range; "

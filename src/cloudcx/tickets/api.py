@@ -1,31 +1,142 @@
-"""``/api/v1/tickets``."""
+"""``/api/v1/tickets``: list with filters, create, read, update, delete."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import AwareDatetime
 
+from cloudcx.api import pagination
 from cloudcx.api.auth import require_scope
+from cloudcx.api.etag import check_if_match, tagged
+from cloudcx.api.idempotency import IdempotencyDep
+from cloudcx.api.inputs import NO_NUL
+from cloudcx.api.openapi import problems
+from cloudcx.api.pagination import Keyset, Page, PageDep
+from cloudcx.api.problems import NotFound
+from cloudcx.api.ratelimit import rate_limit
 from cloudcx.deps import SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
-from cloudcx.tickets.models import Ticket
-from cloudcx.tickets.schemas import TicketList, TicketPublic
+from cloudcx.tickets import service
+from cloudcx.tickets.models import Ticket, TicketPriority, TicketStatus
+from cloudcx.tickets.schemas import TicketCreate, TicketPublic, TicketUpdate
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["Tickets"])
+router = APIRouter(prefix="/api/v1/tickets", tags=["Tickets"], dependencies=[Depends(rate_limit)])
+
+Read = Annotated[AccessToken, Depends(require_scope("tickets:read"))]
+Write = Annotated[AccessToken, Depends(require_scope("tickets:write"))]
+
+SORTS = {
+    "created_at": Keyset("created_at", Ticket.created_at, Ticket.id, descending=False),
+    "-created_at": Keyset("-created_at", Ticket.created_at, Ticket.id, descending=True),
+    "updated_at": Keyset("updated_at", Ticket.updated_at, Ticket.id, descending=False),
+    "-updated_at": Keyset("-updated_at", Ticket.updated_at, Ticket.id, descending=True),
+}
+Sort = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
 
 
-@router.get("", response_model=TicketList, summary="List the tenant's tickets")
+async def load(
+    request: Request, session: SessionDep, tenant: TenantDep, ticket_id: uuid.UUID
+) -> Ticket:
+    """The ticket, or 404 — also for another tenant's ticket, whose existence is not told."""
+    writing = request.method != "GET"
+    ticket = await service.get_ticket(session, tenant.id, ticket_id, lock=writing)
+    if ticket is None:
+        raise NotFound("The ticket does not exist.")
+    return ticket
+
+
+TicketDep = Annotated[Ticket, Depends(load)]
+
+
+@router.get("", response_model=Page[TicketPublic], summary="List tickets", responses=problems())
 async def list_tickets(
     session: SessionDep,
     tenant: TenantDep,
-    _: Annotated[AccessToken, Depends(require_scope("tickets:read"))],
-) -> TicketList:
-    rows = await session.scalars(
-        select(Ticket)
-        .where(Ticket.tenant_id == tenant.id)
-        .order_by(Ticket.created_at.desc(), Ticket.id)
-        .limit(100)
-    )
-    return TicketList(data=[TicketPublic.model_validate(t) for t in rows])
+    _: Read,
+    params: PageDep,
+    status: Annotated[list[TicketStatus] | None, Query(description="Repeat for several.")] = None,
+    priority: TicketPriority | None = None,
+    assignee: Annotated[uuid.UUID | None, Query(description="Assignee's user id.")] = None,
+    requester: Annotated[uuid.UUID | None, Query(description="Requester's contact id.")] = None,
+    tag: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
+    updated_since: Annotated[
+        AwareDatetime | None, Query(description="ISO 8601 with offset, e.g. 2026-01-31T00:00:00Z.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="Text in the subject.")
+    ] = None,
+    sort: Annotated[Sort, Query(description="Field, `-` for descending.")] = "-created_at",
+) -> Page[TicketPublic]:
+    filters = service.TicketFilters(status, priority, assignee, requester, tag, updated_since, q)
+    keyset = SORTS[sort]
+    query = pagination.apply(service.filtered(tenant.id, filters), keyset, params)
+    rows = (await session.scalars(query)).all()
+    return pagination.page(rows, keyset, params, TicketPublic)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TicketPublic,
+    summary="Create a ticket",
+    responses=problems(),
+)
+async def create_ticket(
+    request: Request,
+    session: SessionDep,
+    tenant: TenantDep,
+    _: Write,
+    idem: IdempotencyDep,
+    payload: TicketCreate,
+) -> Response:
+    if replay := await idem.replay(session, request, payload):
+        return replay
+    ticket = await service.create_ticket(session, tenant.id, payload)
+    result = TicketPublic.model_validate(ticket)
+    return await idem.commit(session, request, payload, result, f"{router.prefix}/{ticket.id}")
+
+
+@router.get(
+    "/{ticket_id}",
+    response_model=TicketPublic,
+    summary="Read a ticket",
+    responses=problems(304, 404),
+)
+async def read_ticket(request: Request, _: Read, ticket: TicketDep) -> Response:
+    return tagged(request, TicketPublic.model_validate(ticket))
+
+
+@router.patch(
+    "/{ticket_id}",
+    response_model=TicketPublic,
+    summary="Update a ticket",
+    description="Send only the fields to change. Send `If-Match` with the ETag you read to "
+    "refuse the change (412) if someone else changed the ticket meanwhile.",
+    responses=problems(404, 412),
+)
+async def update_ticket(
+    request: Request, session: SessionDep, _: Write, ticket: TicketDep, payload: TicketUpdate
+) -> Response:
+    check_if_match(request, TicketPublic.model_validate(ticket))
+    await service.update_ticket(session, ticket, payload)
+    await session.commit()
+    return tagged(request, TicketPublic.model_validate(ticket))
+
+
+@router.delete(
+    "/{ticket_id}",
+    status_code=204,
+    summary="Delete a ticket and its conversation",
+    responses=problems(404, 412),
+)
+async def delete_ticket(
+    request: Request, session: SessionDep, _: Write, ticket: TicketDep
+) -> Response:
+    check_if_match(request, TicketPublic.model_validate(ticket))
+    await session.delete(ticket)
+    await session.commit()
+    return Response(status_code=204)

@@ -4,10 +4,15 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloudcx.db import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    """Enums stored as plain strings: portable, and a new value needs no ALTER TYPE."""
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class TicketStatus(enum.StrEnum):
@@ -19,24 +24,106 @@ class TicketStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class TicketPriority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TicketChannel(enum.StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    CHAT = "chat"
+    WEB = "web"
+    API = "api"
+
+
+class MessageKind(enum.StrEnum):
+    REPLY = "reply"  # public: the requester sees it
+    NOTE = "note"  # internal: agents only
+
+
 class Ticket(IdMixin, TimestampMixin, Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("uq_tickets_tenant_number", "tenant_id", "number", unique=True),
         Index("ix_tickets_tenant_created", "tenant_id", "created_at"),
+        Index("ix_tickets_tenant_updated", "tenant_id", "updated_at"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     # Sequential per tenant, for people ("ticket #42"); ``id`` is the stable API id.
     number: Mapped[int]
     subject: Mapped[str] = mapped_column(String(250))
-    status: Mapped[TicketStatus] = mapped_column(
-        Enum(
-            TicketStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
-        default=TicketStatus.NEW,
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.NEW)
+    description: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[TicketPriority] = mapped_column(
+        _enum(TicketPriority), default=TicketPriority.NORMAL
     )
+    channel: Mapped[TicketChannel] = mapped_column(_enum(TicketChannel), default=TicketChannel.API)
+    requester_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None, index=True
+    )
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    tag_rows: Mapped[list[TicketTag]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="TicketTag.tag"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+    def set_tags(self, tags: list[str]) -> None:
+        keep = {row.tag: row for row in self.tag_rows}
+        self.tag_rows = [keep.get(t) or TicketTag(tag=t) for t in dict.fromkeys(tags)]
+
+
+class TicketTag(Base):
+    """One tag of a ticket: a row per tag so ``?tag=`` is an indexed lookup on any backend."""
+
+    __tablename__ = "ticket_tags"
+    __table_args__ = (Index("ix_ticket_tags_tag", "tag"),)
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class TicketCounter(Base):
+    """The last ticket number of a tenant.
+
+    Incremented with an UPDATE in the ticket's own transaction: the row lock
+    serialises concurrent creations, so numbers never repeat and never skip
+    on rollback.
+    """
+
+    __tablename__ = "ticket_counters"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Message(IdMixin, TimestampMixin, Base):
+    """A public reply or an internal note on a ticket, written by an agent or a contact."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_ticket_created", "ticket_id", "created_at"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind), default=MessageKind.REPLY)
+    author_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    author_contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    body: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,54 @@
+"""What administrators do to users: create agents, change roles, deactivate.
+
+Deactivation must take effect at once everywhere: the user's access tokens are
+revoked through the revocation set (every process refuses them within about a
+second), their Control Panel sessions are deleted, and API keys stop working
+because key lookups require an active user.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.accounts import sessions
+from cloudcx.accounts.models import Role, User
+from cloudcx.api.problems import Conflict
+from cloudcx.oauth import revocation
+
+
+class SelfLockout(Conflict):
+    def __init__(self) -> None:
+        super().__init__("You cannot deactivate yourself or remove your own administrator role.")
+
+
+async def deactivate(session: AsyncSession, user: User) -> None:
+    if not user.is_active:
+        return
+    user.is_active = False
+    await revocation.revoke(session, user.tenant_id, revocation.Kind.USER, str(user.id))
+    await sessions.end_all_for_user(session, user.id)
+
+
+async def apply_changes(
+    session: AsyncSession,
+    actor: User,
+    user: User,
+    *,
+    name: str | None = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+) -> None:
+    """Apply what was sent; an administrator never locks themselves out."""
+    if user.id == actor.id and (is_active is False or role is Role.AGENT):
+        raise SelfLockout
+    if name is not None:
+        user.name = name or user.email.split("@", 1)[0]
+    if role is not None and role is not user.role:
+        user.role = role
+        # Tokens carry scopes granted for the old role: make the user sign in again.
+        await revocation.revoke(session, user.tenant_id, revocation.Kind.USER, str(user.id))
+    if is_active is False:
+        await deactivate(session, user)
+    elif is_active:
+        user.is_active = True
+    await session.flush()

@@ -1,0 +1,121 @@
+"""Per-caller rate limits with ``RateLimit-*`` headers and ``Retry-After`` on 429.
+
+Counting is done by the ``limits`` library: in process memory by default, in
+Redis when ``CLOUDCX_REDIS_URL`` is set so that every process shares the
+counters. The headers follow draft-ietf-httpapi-ratelimit-headers; 429 and
+``Retry-After`` are RFC 6585 §4 and RFC 9110 §10.2.3.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from fastapi import Request
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cloudcx.api.auth import CurrentToken
+from cloudcx.api.problems import Problem
+from cloudcx.config import Settings
+
+log = logging.getLogger("cloudcx.api")
+
+STATE_KEY = "ratelimit_headers"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_in: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_in),
+        }
+
+
+class RateLimiter:
+    """A fixed window per caller key; storage failures let requests through (logged)."""
+
+    def __init__(self, limit: str, storage: Storage | None = None) -> None:
+        self.item: RateLimitItem = parse(limit)
+        self.storage = storage or MemoryStorage()
+        self.strategy = FixedWindowRateLimiter(self.storage)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimiter:
+        storage: Storage | None = None
+        if settings.redis_url:
+            # Short timeouts: an unreachable Redis must not stall every API request.
+            storage = RedisStorage(
+                "async+" + settings.redis_url,
+                implementation="redispy",
+                key_prefix="cloudcx",
+                socket_timeout=1.0,
+                socket_connect_timeout=1.0,
+            )
+        return cls(settings.api_rate_limit, storage)
+
+    async def hit(self, key: str) -> Verdict:
+        try:
+            allowed = await self.strategy.hit(self.item, key)
+            reset_at, remaining = await self.strategy.get_window_stats(self.item, key)
+        except Exception:  # the API stays up when the counter store is down
+            log.exception("rate limit storage failed")
+            return Verdict(True, self.item.amount, self.item.amount, 0)
+        reset_in = max(1, math.ceil(reset_at - time.time()))
+        return Verdict(allowed, self.item.amount, remaining, reset_in)
+
+
+def caller_key(token: CurrentToken) -> str:
+    """Limits follow the caller (client + user, or API key), not one token: a new
+    token must not reset the count."""
+    return f"{token.tenant_id}:{token.client_id}:{token.subject}"
+
+
+async def rate_limit(request: Request, token: CurrentToken) -> None:
+    """Router dependency: count the request, refuse it with 429 past the limit."""
+    limiter: RateLimiter = request.app.state.ratelimiter
+    verdict = await limiter.hit(caller_key(token))
+    headers = verdict.headers()
+    setattr(request.state, STATE_KEY, headers)
+    if not verdict.allowed:
+        raise Problem(
+            429,
+            f"Too many requests: the limit is {limiter.item.amount} per "
+            f"{limiter.item.get_expiry()} seconds. Retry after {verdict.reset_in} seconds.",
+            headers={**headers, "Retry-After": str(verdict.reset_in)},
+        )
+
+
+class RateLimitHeadersMiddleware:
+    """Adds the caller's ``RateLimit-*`` headers to every API answer, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = scope.get("state", {}).get(STATE_KEY)
+                if extra:
+                    headers = MutableHeaders(scope=message)
+                    for name, value in extra.items():
+                        headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,1 @@
+"""API keys: personal access tokens, the alternative to OAuth access tokens."""

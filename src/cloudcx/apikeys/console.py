@@ -1,0 +1,104 @@
+"""Global Settings > Security > API Key (administrators only).
+
+The secret is shown once, on the page answering the creation, with
+``Cache-Control: no-store`` so the browser does not keep it either.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+
+from cloudcx.apikeys import service
+from cloudcx.apikeys.models import ApiKey
+from cloudcx.apikeys.service import ApiKeyFormError
+from cloudcx.console.records import RecordNotFound, parse_id
+from cloudcx.console.web import ConsoleDep
+from cloudcx.db import utcnow
+from cloudcx.deps import SessionDep
+from cloudcx.oauth import scopes as catalogue
+
+router = APIRouter(prefix="/settings/security/api-keys", include_in_schema=False)
+
+LIST_URL = router.prefix
+EXPIRY_CHOICES = {"": "Never", "30": "30 days", "90": "90 days", "365": "1 year"}
+NOTICES = {"revoked": "API key revoked."}
+
+
+async def _key(session: SessionDep, cx: ConsoleDep, id_: str) -> ApiKey:
+    key = await service.get_key(session, cx.tenant.id, parse_id(id_))
+    if key is None:
+        raise RecordNotFound
+    return key
+
+
+def _form(cx: ConsoleDep, status: int = 200, **context: object) -> Response:
+    user = cx.require_admin()
+    choices = [s for s in catalogue.SCOPES.values() if user.role in s.roles]
+    context.setdefault("values", {"scopes": [s.name for s in choices], "expires": "90"})
+    context.setdefault("errors", {})
+    return cx.render(
+        "api_keys/form.html", status_code=status, scopes=choices, expiry=EXPIRY_CHOICES, **context
+    )
+
+
+@router.get("")
+async def list_page(cx: ConsoleDep, session: SessionDep, notice: str | None = None) -> Response:
+    cx.require_admin()
+    rows = await service.list_keys(session, cx.tenant.id)
+    return cx.render(
+        "api_keys/list.html", keys=rows, now=utcnow(), notice=NOTICES.get(notice or "")
+    )
+
+
+@router.get("/new")
+async def new_page(cx: ConsoleDep) -> Response:
+    return _form(cx)
+
+
+@router.post("/new")
+async def create(
+    cx: ConsoleDep,
+    session: SessionDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    name: Annotated[str, Form(max_length=1000)] = "",
+    scopes: Annotated[list[str], Form(max_length=50)] = [],  # noqa: B006
+    expires: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    user = cx.require_admin()
+    cx.check_csrf(csrf_token)
+    values = {"name": name, "scopes": scopes, "expires": expires}
+    if expires not in EXPIRY_CHOICES:
+        return _form(cx, 422, values=values, errors={"expires": "Choose an expiry."})
+    try:
+        created = await service.create_key(
+            session, user, name=name, scopes=scopes, expires_in_days=int(expires or 0) or None
+        )
+    except ApiKeyFormError as exc:
+        return _form(cx, 422, values=values, errors=exc.errors)
+    await session.commit()
+    response = cx.render("api_keys/created.html", key=created.key, secret=created.secret)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/{id_}/revoke")
+async def revoke_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
+    cx.require_admin()
+    return cx.render("api_keys/revoke.html", key=await _key(session, cx, id_))
+
+
+@router.post("/{id_}/revoke")
+async def revoke(
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    cx.require_admin()
+    cx.check_csrf(csrf_token)
+    service.revoke(await _key(session, cx, id_))
+    await session.commit()
+    return cx.redirect(f"{LIST_URL}?notice=revoked")

@@ -1,0 +1,185 @@
+"""Control Panel > Tickets: the queue with filters and search, and a ticket's conversation."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from cloudcx.api.problems import Problem
+from cloudcx.console import ticket_form
+from cloudcx.console.records import (
+    RecordNotFound,
+    form_errors,
+    page_of,
+    parse_id,
+    people,
+    problem_errors,
+)
+from cloudcx.console.ticket_form import agents
+from cloudcx.console.web import ConsoleDep
+from cloudcx.deps import SessionDep
+from cloudcx.tickets import service
+from cloudcx.tickets.api import SORTS
+from cloudcx.tickets.models import Message, Ticket, TicketPriority, TicketStatus
+from cloudcx.tickets.schemas import MessageCreate, TicketPublic, TicketUpdate
+
+router = APIRouter(prefix="/tickets", include_in_schema=False)
+# Before the "/{id_}" routes, so that "/tickets/new" is not taken for an id.
+router.include_router(ticket_form.router)
+
+Field = Annotated[str, Form(max_length=70_000)]
+NOTICES = {
+    "created": "Ticket created.",
+    "replied": "Reply sent.",
+    "noted": "Internal note added.",
+    "saved": "Ticket saved.",
+}
+
+
+async def _ticket(session: SessionDep, cx: ConsoleDep, id_: str) -> Ticket:
+    ticket = await service.get_ticket(session, cx.tenant.id, parse_id(id_))
+    if ticket is None:
+        raise RecordNotFound
+    return ticket
+
+
+def _values(kind: type[StrEnum]) -> set[str]:
+    return {m.value for m in kind}
+
+
+def _filters(status: str, priority: str, assignee: str, q: str) -> service.TicketFilters:
+    """Query-string filters; unknown values are ignored rather than refused on a page."""
+    statuses = [TicketStatus(status)] if status in _values(TicketStatus) else None
+    prio = TicketPriority(priority) if priority in _values(TicketPriority) else None
+    try:
+        assignee_id = uuid.UUID(assignee) if assignee else None
+    except ValueError:
+        assignee_id = None
+    return service.TicketFilters(
+        status=statuses, priority=prio, assignee=assignee_id, q=q.replace("\x00", "")[:200]
+    )
+
+
+@router.get("")
+async def list_page(
+    cx: ConsoleDep,
+    session: SessionDep,
+    status: str = "",
+    priority: str = "",
+    assignee: str = "",
+    q: str = "",
+    cursor: str | None = None,
+) -> Response:
+    user = cx.require_user()
+    if assignee == "me":
+        assignee = str(user.id)
+    query = service.filtered(cx.tenant.id, _filters(status, priority, assignee, q))
+    page = await page_of(session, cx, query, SORTS["-created_at"], cursor, TicketPublic)
+    names = await people(
+        session,
+        cx.tenant.id,
+        {t.requester_id for t in page.data},
+        {t.assignee_id for t in page.data},
+    )
+    return cx.render(
+        "tickets/list.html",
+        page=page,
+        names=names,
+        agents=await agents(session, cx),
+        filters={"status": status, "priority": priority, "assignee": assignee, "q": q},
+        statuses=list(TicketStatus),
+        priorities=list(TicketPriority),
+    )
+
+
+async def _detail(
+    cx: ConsoleDep, session: SessionDep, ticket: Ticket, status_code: int = 200, **extra: object
+) -> Response:
+    messages = list(
+        await session.scalars(
+            select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at)
+        )
+    )
+    names = await people(
+        session,
+        cx.tenant.id,
+        {ticket.requester_id, *(m.author_contact_id for m in messages)},
+        {ticket.assignee_id, *(m.author_user_id for m in messages)},
+    )
+    extra.setdefault("errors", {})
+    return cx.render(
+        "tickets/detail.html",
+        status_code=status_code,
+        ticket=ticket,
+        messages=messages,
+        names=names,
+        agents=await agents(session, cx),
+        statuses=list(TicketStatus),
+        priorities=list(TicketPriority),
+        **extra,
+    )
+
+
+@router.get("/{id_}")
+async def detail_page(
+    cx: ConsoleDep, session: SessionDep, id_: str, notice: str | None = None
+) -> Response:
+    cx.require_user()
+    ticket = await _ticket(session, cx, id_)
+    return await _detail(cx, session, ticket, notice=NOTICES.get(notice or ""))
+
+
+@router.post("/{id_}/messages")
+async def add_message(
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form(max_length=10)] = "reply",
+    body: Field = "",
+) -> Response:
+    user = cx.require_user()
+    cx.check_csrf(csrf_token)
+    ticket = await _ticket(session, cx, id_)
+    try:
+        data = MessageCreate.model_validate({"kind": kind, "body": body})
+        await service.add_message(session, ticket, data, user.id)
+    except ValidationError as exc:
+        return await _detail(cx, session, ticket, 422, errors=form_errors(exc), body=body)
+    await session.commit()
+    notice = "noted" if data.kind == "note" else "replied"
+    return cx.redirect(f"{router.prefix}/{ticket.id}?notice={notice}")
+
+
+@router.post("/{id_}")
+async def update(
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    status: Annotated[str, Form(max_length=20)] = "",
+    priority: Annotated[str, Form(max_length=20)] = "",
+    assignee_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    cx.require_user()
+    cx.check_csrf(csrf_token)
+    ticket = await _ticket(session, cx, id_)
+    try:
+        data = TicketUpdate.model_validate(
+            {"status": status, "priority": priority, "assignee_id": assignee_id or None}
+        )
+        await service.update_ticket(session, ticket, data)
+    except ValidationError as exc:
+        return await _detail(cx, session, ticket, 422, errors=form_errors(exc))
+    except Problem as exc:
+        await session.rollback()
+        ticket = await _ticket(session, cx, id_)
+        return await _detail(cx, session, ticket, 422, errors=problem_errors(exc))
+    await session.commit()
+    return cx.redirect(f"{router.prefix}/{ticket.id}?notice=saved")

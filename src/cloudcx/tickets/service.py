@@ -1,0 +1,216 @@
+"""Tickets and their conversations: numbering, references, status rules."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.accounts.models import User
+from cloudcx.api.problems import invalid
+from cloudcx.contacts import service as contacts
+from cloudcx.contacts.models import Contact
+from cloudcx.db import utcnow
+from cloudcx.tickets.models import (
+    Message,
+    MessageKind,
+    Ticket,
+    TicketCounter,
+    TicketPriority,
+    TicketStatus,
+    TicketTag,
+)
+from cloudcx.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
+
+
+async def next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """The tenant's next ticket number, from its counter row locked until commit."""
+    bump = (
+        update(TicketCounter)
+        .where(TicketCounter.tenant_id == tenant_id)
+        .values(last_number=TicketCounter.last_number + 1)
+        .returning(TicketCounter.last_number)
+        .execution_options(synchronize_session=False)
+    )
+    number = (await session.execute(bump)).scalar_one_or_none()
+    if number is not None:
+        return int(number)
+    # First ticket of the tenant (or tickets made before counters existed).
+    start = await session.scalar(
+        select(func.max(Ticket.number)).where(Ticket.tenant_id == tenant_id)
+    )
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(TicketCounter)
+        .values(tenant_id=tenant_id, last_number=start or 0)
+        .on_conflict_do_nothing()
+    )
+    return int((await session.execute(bump)).scalar_one())
+
+
+async def get_ticket(
+    session: AsyncSession, tenant_id: uuid.UUID, ticket_id: uuid.UUID, *, lock: bool = False
+) -> Ticket | None:
+    """``lock`` holds the row until commit, so an If-Match check stays true while writing."""
+    query = select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.id == ticket_id)
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
+async def check_requester(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    contact_id: uuid.UUID | None,
+    field: str = "requester_id",
+) -> None:
+    if contact_id is None:
+        return
+    found = await session.scalar(
+        select(Contact.id).where(Contact.tenant_id == tenant_id, Contact.id == contact_id)
+    )
+    if found is None:
+        raise invalid(field, "No contact with this id exists.")
+
+
+async def check_assignee(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID | None
+) -> None:
+    if user_id is None:
+        return
+    found = await session.scalar(
+        select(User.id).where(User.tenant_id == tenant_id, User.id == user_id, User.is_active)
+    )
+    if found is None:
+        raise invalid("assignee_id", "No active agent with this id exists.")
+
+
+def set_status(ticket: Ticket, status: TicketStatus) -> None:
+    """``solved_at`` records when the ticket was last solved; reopening clears it."""
+    if status == ticket.status:
+        return
+    ticket.status = status
+    if status is TicketStatus.SOLVED:
+        ticket.solved_at = utcnow()
+    elif status is not TicketStatus.CLOSED:
+        ticket.solved_at = None
+
+
+async def create_ticket(session: AsyncSession, tenant_id: uuid.UUID, data: TicketCreate) -> Ticket:
+    requester_id = data.requester_id
+    if data.requester_email is not None:
+        requester_id = (await contacts.find_or_create(session, tenant_id, data.requester_email)).id
+    await check_requester(session, tenant_id, requester_id)
+    await check_assignee(session, tenant_id, data.assignee_id)
+    ticket = Ticket(
+        tenant_id=tenant_id,
+        number=await next_number(session, tenant_id),
+        subject=data.subject,
+        description=data.description,
+        status=TicketStatus.NEW,
+        priority=data.priority,
+        channel=data.channel,
+        requester_id=requester_id,
+        assignee_id=data.assignee_id,
+        tag_rows=[TicketTag(tag=t) for t in data.tags],
+    )
+    set_status(ticket, data.status)
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def update_ticket(session: AsyncSession, ticket: Ticket, data: TicketUpdate) -> None:
+    sent = data.model_fields_set
+    for name in ("subject", "status", "priority", "channel", "description", "tags"):
+        if name in sent and getattr(data, name) is None:
+            raise invalid(name, "This field cannot be null.")
+    if "requester_id" in sent:
+        await check_requester(session, ticket.tenant_id, data.requester_id)
+        ticket.requester_id = data.requester_id
+    if "assignee_id" in sent:
+        await check_assignee(session, ticket.tenant_id, data.assignee_id)
+        ticket.assignee_id = data.assignee_id
+    for name in ("subject", "description", "priority", "channel"):
+        if name in sent:
+            setattr(ticket, name, getattr(data, name))
+    if data.status is not None:
+        set_status(ticket, data.status)
+    if data.tags is not None:
+        ticket.set_tags(data.tags)
+    ticket.updated_at = utcnow()
+    await session.flush()
+
+
+async def add_message(
+    session: AsyncSession, ticket: Ticket, data: MessageCreate, user_id: uuid.UUID | None
+) -> Message:
+    """An agent's reply opens a ``new`` ticket; a customer's reply reopens a waiting one."""
+    if data.author_contact_id is not None:
+        await check_requester(
+            session, ticket.tenant_id, data.author_contact_id, "author_contact_id"
+        )
+        if data.kind is MessageKind.NOTE:
+            raise invalid("kind", "Internal notes are written by agents, not contacts.")
+        author_user = None
+    elif user_id is None:
+        raise invalid("author_contact_id", "Required when the token acts for no user.")
+    else:
+        author_user = user_id
+    message = Message(
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        kind=data.kind,
+        author_user_id=author_user,
+        author_contact_id=data.author_contact_id,
+        body=data.body,
+    )
+    session.add(message)
+    if data.kind is MessageKind.REPLY and ticket.status in _reopened_by(author_user is None):
+        set_status(ticket, TicketStatus.OPEN)
+    ticket.updated_at = utcnow()
+    await session.flush()
+    return message
+
+
+def _reopened_by(customer: bool) -> tuple[TicketStatus, ...]:
+    """Statuses a reply moves to ``open``: an agent starts work on a new ticket;
+    a customer's answer puts a waiting or solved ticket back in the queue."""
+    if customer:
+        return (TicketStatus.PENDING, TicketStatus.SOLVED)
+    return (TicketStatus.NEW,)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilters:
+    status: list[TicketStatus] | None = None
+    priority: TicketPriority | None = None
+    assignee: uuid.UUID | None = None
+    requester: uuid.UUID | None = None
+    tag: str | None = None
+    updated_since: datetime | None = None
+    q: str | None = None
+
+
+def filtered(tenant_id: uuid.UUID, f: TicketFilters) -> Select[Any]:
+    query = select(Ticket).where(Ticket.tenant_id == tenant_id)
+    if f.status:
+        query = query.where(Ticket.status.in_(f.status))
+    if f.priority is not None:
+        query = query.where(Ticket.priority == f.priority)
+    if f.assignee is not None:
+        query = query.where(Ticket.assignee_id == f.assignee)
+    if f.requester is not None:
+        query = query.where(Ticket.requester_id == f.requester)
+    if f.tag:
+        tagged = select(TicketTag.ticket_id).where(TicketTag.tag == f.tag.strip().lower())
+        query = query.where(Ticket.id.in_(tagged))
+    if f.updated_since is not None:
+        query = query.where(Ticket.updated_at >= f.updated_since)
+    if f.q:
+        query = query.where(Ticket.subject.icontains(f.q.strip(), autoescape=True))
+    return query

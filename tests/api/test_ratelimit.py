@@ -1,0 +1,50 @@
+"""The rate limiter: counters shared through Redis, and an API that survives a Redis outage."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from cloudcx.api.ratelimit import RateLimiter
+from cloudcx.config import Settings
+
+REDIS_URL = os.environ.get("CLOUDCX_TEST_REDIS_URL")
+
+
+def limiter(redis_url: str | None, limit: str = "2/minute") -> RateLimiter:
+    return RateLimiter.from_settings(
+        Settings(environment="test", secret_key="x" * 40, redis_url=redis_url, api_rate_limit=limit)
+    )
+
+
+async def test_memory_counts_per_key() -> None:
+    rl = limiter(None)
+    first, second, third = [await rl.hit("a") for _ in range(3)]
+    assert (first.allowed, second.allowed, third.allowed) == (True, True, False)
+    assert (first.remaining, third.remaining) == (1, 0)
+    assert 0 < third.reset_in <= 60
+    assert (await rl.hit("b")).allowed
+    assert third.headers() == {
+        "RateLimit-Limit": "2",
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": str(third.reset_in),
+    }
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="CLOUDCX_TEST_REDIS_URL is not set")
+async def test_processes_share_counters_through_redis() -> None:
+    key = f"test:{uuid.uuid4()}"
+    one, two = limiter(REDIS_URL), limiter(REDIS_URL)  # two processes' limiters
+    assert (await one.hit(key)).allowed
+    assert (await two.hit(key)).allowed
+    refused = await one.hit(key)
+    assert not refused.allowed
+    assert refused.remaining == 0
+
+
+async def test_an_unreachable_store_lets_requests_through() -> None:
+    rl = limiter("redis://127.0.0.1:1/0")
+    verdict = await rl.hit("k")
+    assert verdict.allowed
