@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.accounts import sessions
 from cloudcx.accounts.models import Role, User
 from cloudcx.api.problems import Conflict
-from cloudcx.oauth import revocation
+from cloudcx.audit.service import Action, Actor, Origin, Target, record
+from cloudcx.oauth import consents, revocation
 
 
 class SelfLockout(Conflict):
@@ -26,7 +27,28 @@ async def deactivate(session: AsyncSession, user: User) -> None:
         return
     user.is_active = False
     await revocation.revoke(session, user.tenant_id, revocation.Kind.USER, str(user.id))
+    await consents.forget_user_tokens(session, user.tenant_id, user.id)
     await sessions.end_all_for_user(session, user.id)
+
+
+async def audit(
+    session: AsyncSession,
+    actor: User,
+    user: User,
+    action: Action,
+    origin: Origin,
+    **details: str,
+) -> None:
+    """One audit event about ``user``, by the administrator ``actor``."""
+    await record(
+        session,
+        tenant_id=user.tenant_id,
+        action=action,
+        actor=Actor.of_user(actor),
+        target=Target.of_user(user),
+        origin=origin,
+        details=details or None,
+    )
 
 
 async def apply_changes(
@@ -37,18 +59,22 @@ async def apply_changes(
     name: str | None = None,
     role: Role | None = None,
     is_active: bool | None = None,
+    origin: Origin | None = None,
 ) -> None:
-    """Apply what was sent; an administrator never locks themselves out."""
+    """Apply what was sent and audit it; an administrator never locks themselves out."""
+    origin = origin or Origin()
     if user.id == actor.id and (is_active is False or role is Role.AGENT):
         raise SelfLockout
     if name is not None:
         user.name = name or user.email.split("@", 1)[0]
     if role is not None and role is not user.role:
-        user.role = role
+        before, user.role = user.role, role
         # Tokens carry scopes granted for the old role: make the user sign in again.
         await revocation.revoke(session, user.tenant_id, revocation.Kind.USER, str(user.id))
-    if is_active is False:
+        await audit(session, actor, user, Action.USER_ROLE_CHANGED, origin, old=before, new=role)
+    if is_active is False and user.is_active:
         await deactivate(session, user)
+        await audit(session, actor, user, Action.USER_DEACTIVATED, origin)
     elif is_active:
         user.is_active = True
     await session.flush()

@@ -27,6 +27,7 @@ from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Keyset, Page, PageDep
 from cloudcx.api.problems import Conflict, NotFound, Problem
 from cloudcx.api.ratelimit import rate_limit
+from cloudcx.audit.service import Action, Origin
 from cloudcx.deps import PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
 
@@ -100,7 +101,7 @@ async def create_user(
     session: SessionDep,
     platform: PlatformDep,
     tenant: TenantDep,
-    _: AdminDep,
+    actor: AdminDep,
     idem: IdempotencyDep,
     payload: UserCreate,
 ) -> Response:
@@ -118,6 +119,7 @@ async def create_user(
         )
     except AccountError as exc:
         raise Conflict(str(exc)) from exc
+    await admin.audit(session, actor, user, Action.USER_CREATED, Origin.of(request), role=user.role)
     result = UserPublic.model_validate(user)
     return await idem.commit(session, request, payload, result, f"{router.prefix}/{user.id}")
 
@@ -137,7 +139,13 @@ async def update_user(
 ) -> Response:
     check_if_match(request, UserPublic.model_validate(user))
     await admin.apply_changes(
-        session, actor, user, name=payload.name, role=payload.role, is_active=payload.is_active
+        session,
+        actor,
+        user,
+        name=payload.name,
+        role=payload.role,
+        is_active=payload.is_active,
+        origin=Origin.of(request),
     )
     await session.commit()
     return tagged(request, UserPublic.model_validate(user))

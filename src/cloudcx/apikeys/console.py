@@ -11,9 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
+from cloudcx.accounts.models import User
 from cloudcx.apikeys import service
 from cloudcx.apikeys.models import ApiKey
 from cloudcx.apikeys.service import ApiKeyFormError
+from cloudcx.audit.service import Action, Actor, Origin, Target, record
 from cloudcx.console.records import RecordNotFound, parse_id
 from cloudcx.console.web import ConsoleDep
 from cloudcx.db import utcnow
@@ -78,6 +80,7 @@ async def create(
         )
     except ApiKeyFormError as exc:
         return _form(cx, 422, values=values, errors=exc.errors)
+    await _audit(session, cx, user, Action.API_KEY_CREATED, created.key)
     await session.commit()
     response = cx.render("api_keys/created.html", key=created.key, secret=created.secret)
     response.headers["Cache-Control"] = "no-store"
@@ -97,8 +100,24 @@ async def revoke(
     id_: str,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    cx.require_admin()
+    user = cx.require_admin()
     cx.check_csrf(csrf_token)
-    service.revoke(await _key(session, cx, id_))
+    key = await _key(session, cx, id_)
+    service.revoke(key)
+    await _audit(session, cx, user, Action.API_KEY_REVOKED, key)
     await session.commit()
     return cx.redirect(f"{LIST_URL}?notice=revoked")
+
+
+async def _audit(
+    session: SessionDep, cx: ConsoleDep, user: User, action: Action, key: ApiKey
+) -> None:
+    await record(
+        session,
+        tenant_id=cx.tenant.id,
+        action=action,
+        actor=Actor.of_user(user),
+        target=Target("api_key", str(key.id), key.name),
+        origin=Origin.of(cx.request),
+        details={"prefix": key.prefix},
+    )

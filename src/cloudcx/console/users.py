@@ -15,6 +15,7 @@ from cloudcx.accounts.models import Role, User
 from cloudcx.accounts.schemas import UserCreate
 from cloudcx.accounts.service import AccountError
 from cloudcx.api.problems import Problem
+from cloudcx.audit.service import Action, Origin
 from cloudcx.console.records import RecordNotFound, form_errors, parse_id
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import PlatformDep, SessionDep
@@ -72,12 +73,12 @@ async def create(
     role: Text = "agent",
     password: Text = "",
 ) -> Response:
-    cx.require_admin()
+    actor = cx.require_admin()
     cx.check_csrf(csrf_token)
     values = {"email": email, "name": name, "role": role}
     try:
         data = UserCreate(email=email, name=name, role=role, password=password)
-        await accounts.create_user(
+        user = await accounts.create_user(
             session,
             platform.passwords,
             tenant_id=cx.tenant.id,
@@ -92,6 +93,9 @@ async def create(
     except AccountError as exc:
         errors = {"email": str(exc)}
         return cx.render("users/form.html", 422, values=values, errors=errors, roles=list(Role))
+    await admin.audit(
+        session, actor, user, Action.USER_CREATED, Origin.of(cx.request), role=user.role
+    )
     await session.commit()
     return cx.redirect(f"{router.prefix}?notice=created")
 
@@ -102,7 +106,13 @@ async def _change(
     actor = cx.require_admin()
     user = await _user(session, cx, id_)
     try:
-        await admin.apply_changes(session, actor, user, **change)  # type: ignore[arg-type]
+        await admin.apply_changes(
+            session,
+            actor,
+            user,
+            origin=Origin.of(cx.request),
+            **change,  # type: ignore[arg-type]
+        )
     except Problem as exc:
         await session.rollback()
         return await _list(cx, session, 409, error=exc.detail)
