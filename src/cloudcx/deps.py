@@ -12,23 +12,35 @@ from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 
 
-def get_platform(request: Request) -> Platform:
+def platform_of(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
 
-def get_tenant(request: Request) -> TenantInfo:
+def tenant_of(request: Request) -> TenantInfo:
     tenant: TenantInfo = request.state.tenant
     return tenant
 
 
+# Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def``
+# dependency in a worker thread, a thread hop on every request for nothing.
+
+
+async def get_platform(request: Request) -> Platform:
+    return platform_of(request)
+
+
+async def get_tenant(request: Request) -> TenantInfo:
+    return tenant_of(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A database session per request; handlers commit explicitly."""
-    async with get_platform(request).sessionmaker() as session:
+    async with platform_of(request).sessionmaker() as session:
         yield session
 
 
-def issuer(request: Request) -> str:
+async def issuer(request: Request) -> str:
     """The tenant's URL as this request reached it; tokens' ``iss`` (DESIGN.md §2)."""
     base: str = request.state.base_url
     return base

@@ -18,7 +18,7 @@ from fastapi.security import (
 )
 
 from cloudcx.apikeys import service as apikeys
-from cloudcx.deps import get_platform, get_tenant
+from cloudcx.deps import platform_of, tenant_of
 from cloudcx.oauth import tokens
 from cloudcx.oauth.errors import InsufficientScopeError, InvalidTokenError, MissingTokenError
 from cloudcx.oauth.scopes import SCOPES
@@ -65,15 +65,15 @@ async def current_token(
     credentials = credentials.strip()
     if scheme.lower() != "bearer" or not credentials or " " in credentials:
         raise InvalidTokenError("The Authorization header must be 'Bearer <token>'.")
-    platform = get_platform(request)
+    platform = platform_of(request)
     if credentials.startswith(apikeys.PREFIX):
         # API keys are opaque: the one database lookup of the bearer check.
-        token = await apikeys.authenticate(platform.sessionmaker, get_tenant(request), credentials)
+        token = await apikeys.authenticate(platform.sessionmaker, tenant_of(request), credentials)
     else:
         token = tokens.verify(
             platform.keys,
             credentials,
-            get_tenant(request),
+            tenant_of(request),
             platform.revocations.is_revoked,
             platform.verified_tokens,
         )

@@ -28,7 +28,7 @@ from cloudcx.api.models import IdempotencyRecord
 from cloudcx.api.problems import Conflict, Problem
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.db import utcnow
-from cloudcx.deps import get_platform
+from cloudcx.deps import platform_of
 
 # About one keyed POST in a hundred also sweeps expired records: no scheduler needed.
 PURGE_ONE_IN = 100
@@ -136,7 +136,7 @@ async def purge_expired(session: AsyncSession, ttl: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def idempotency(
+async def idempotency(
     request: Request,
     token: CurrentToken,
     idempotency_key: Annotated[
@@ -144,7 +144,7 @@ def idempotency(
         Header(alias="Idempotency-Key", min_length=1, max_length=255, description=KEY_HELP),
     ] = None,
 ) -> Idempotency:
-    ttl = get_platform(request).settings.idempotency_ttl
+    ttl = platform_of(request).settings.idempotency_ttl
     owner = f"{token.client_id}:{token.subject}"[:200]
     return Idempotency(key=idempotency_key, owner=owner, token=token, ttl=ttl)
 

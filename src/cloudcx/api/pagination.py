@@ -49,7 +49,7 @@ class PageParams:
     request: Request
 
 
-def page_params(
+async def page_params(
     request: Request,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page, 1 to 100.")

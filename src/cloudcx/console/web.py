@@ -21,7 +21,7 @@ from cloudcx.accounts import sessions
 from cloudcx.accounts.models import User, WebSession
 from cloudcx.core import secrets
 from cloudcx.core.encryption import derive_key
-from cloudcx.deps import SessionDep, get_platform, get_tenant
+from cloudcx.deps import SessionDep, platform_of, tenant_of
 from cloudcx.tenancy.service import TenantInfo
 
 SESSION_COOKIE = "cx_session"
@@ -111,8 +111,8 @@ def set_cookie(
 
 
 async def get_console(request: Request, session: SessionDep) -> Console:
-    platform = get_platform(request)
-    tenant = get_tenant(request)
+    platform = platform_of(request)
+    tenant = tenant_of(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     loaded = await sessions.load(session, tenant.id, cookie) if cookie else None
     pre = request.cookies.get(PRE_SESSION_COOKIE, "")
