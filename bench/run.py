@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -121,7 +122,31 @@ async def load(
     }
 
 
-def http_benchmarks(seconds: float, concurrency: int, workers: int) -> dict[str, dict[str, float]]:
+def wrk(url: str, seconds: float, concurrency: int, headers: dict[str, str]) -> dict[str, float]:
+    """Load from wrk (C, one thread) when installed: it takes far less CPU than a
+    Python client, so on a small machine the server gets most of the cores."""
+    args = ["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s", "--latency", url]
+    for name, value in headers.items():
+        args[1:1] = ["-H", f"{name}: {value}"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    rps = float(out.split("Requests/sec:")[1].split()[0])
+    p50 = _wrk_ms(out.split(" 50% ")[1].split()[0])
+    p99 = _wrk_ms(out.split(" 99% ")[1].split()[0])
+    total = int(out.split(" requests in ")[0].split()[-1])
+    bad = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in out else 0
+    return {"requests": total, "rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": bad}
+
+
+def _wrk_ms(value: str) -> float:
+    for suffix, factor in (("ms", 1.0), ("us", 0.001), ("s", 1000.0)):
+        if value.endswith(suffix):
+            return float(value[: -len(suffix)]) * factor
+    return float(value)
+
+
+def http_benchmarks(
+    seconds: float, concurrency: int, workers: int, database_url: str = ""
+) -> dict[str, dict[str, float]]:
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -132,6 +157,9 @@ def http_benchmarks(seconds: float, concurrency: int, workers: int) -> dict[str,
             # Measure the server, not the per-caller API rate limit.
             "CLOUDCX_API_RATE_LIMIT": "1000000/minute",
         }
+        if database_url:  # an empty PostgreSQL database: migrate it first
+            env["CLOUDCX_DATABASE_URL"] = database_url
+            subprocess.run([sys.executable, "-m", "cloudcx", "db", "upgrade"], env=env, check=True)
         cli = [sys.executable, "-m", "cloudcx"]
         server = subprocess.Popen(
             [*cli, "serve", "--port", str(port), "--workers", str(workers)],
@@ -162,13 +190,26 @@ def http_benchmarks(seconds: float, concurrency: int, workers: int) -> dict[str,
             }
             token = httpx.post(f"{base}/oauth/token", data=form).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
+            for n in range(20):
+                httpx.post(
+                    f"{base}/api/v1/tickets", headers=headers, json={"subject": f"Ticket {n}"}
+                ).raise_for_status()
+            if shutil.which("wrk"):
+                api = wrk(f"{base}/api/v1/tickets", seconds, concurrency, headers)
+                jwks = wrk(f"{base}/.well-known/jwks.json", seconds, concurrency, {})
+            else:
+                api = asyncio.run(
+                    load("GET", f"{base}/api/v1/tickets", seconds, concurrency, headers=headers)
+                )
+                jwks = asyncio.run(
+                    load("GET", f"{base}/.well-known/jwks.json", seconds, concurrency)
+                )
             return {
                 "POST /oauth/token (password grant)": asyncio.run(
                     load("POST", f"{base}/oauth/token", seconds, min(concurrency, 8), data=form)
                 ),
-                "GET /api/v1/tickets (bearer)": asyncio.run(
-                    load("GET", f"{base}/api/v1/tickets", seconds, concurrency, headers=headers)
-                ),
+                "GET /api/v1/tickets (bearer, 20 tickets, 2 queries)": api,
+                "GET /.well-known/jwks.json (no database)": jwks,
             }
         finally:
             server.terminate()
@@ -180,11 +221,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--database-url", default="", help="e.g. postgresql+asyncpg://postgres@127.0.0.1/bench"
+    )
     args = parser.parse_args()
     print(f"bearer verification, first use: {bench_verify():.1f} µs/op (RS256 signature)")
     print(f"bearer verification, token seen before: {bench_verify(cached=True):.1f} µs/op")
     print(f"argon2id verification (t=3, m=64 MiB, p=4): {bench_argon2():.1f} ms/op")
-    for name, r in http_benchmarks(args.seconds, args.concurrency, args.workers).items():
+    results = http_benchmarks(args.seconds, args.concurrency, args.workers, args.database_url)
+    for name, r in results.items():
         print(
             f"{name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
             f"p99 {r['p99_ms']:.1f} ms, {int(r['requests'])} requests, "
