@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx import demo as demo_data
 from cloudcx import migrate
@@ -20,8 +21,10 @@ from cloudcx.bootstrap import bootstrap
 from cloudcx.config import Settings
 from cloudcx.oauth import clients, keys
 from cloudcx.oauth.clients import ClientFormError
+from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
 from cloudcx.platform import Platform
 from cloudcx.tenancy import service as tenancy
+from cloudcx.tenancy.models import Tenant
 from cloudcx.tenancy.service import DomainError
 
 app = typer.Typer(help="CloudCX customer-experience platform.", no_args_is_help=True)
@@ -84,6 +87,14 @@ def _prepare(settings: Settings) -> None:
                 fg=typer.colors.YELLOW,
                 bold=True,
             )
+
+
+async def _tenant(session: AsyncSession, domain: str) -> Tenant:
+    """The tenant served at ``domain``, or a clear failure for the shell."""
+    found = await tenancy.find_by_domain(session, domain)
+    if found is None:
+        raise _fail(f"No tenant is served at {domain}.")
+    return found
 
 
 @app.command()
@@ -173,9 +184,7 @@ def user_create(
 
     async def run(platform: Platform) -> str:
         async with platform.sessionmaker() as session:
-            found = await tenancy.find_by_domain(session, tenant)
-            if found is None:
-                raise _fail(f"No tenant is served at {tenant}.")
+            found = await _tenant(session, tenant)
             user = await accounts.create_user(
                 session,
                 platform.passwords,
@@ -213,9 +222,7 @@ def client_create(
 
     async def run(platform: Platform) -> str:
         async with platform.sessionmaker() as session:
-            found = await tenancy.find_by_domain(session, tenant)
-            if found is None:
-                raise _fail(f"No tenant is served at {tenant}.")
+            found = await _tenant(session, tenant)
             client = await clients.create_client(
                 session, tenant_id=found.id, client_name=name, description=description
             )
@@ -239,7 +246,7 @@ def keys_rotate() -> None:
                 session,
                 settings.resolved_secret_key,
                 settings.signing_alg,
-                max_token_ttl=86400,
+                max_token_ttl=MAX_ACCESS_TOKEN_TTL,
             )
             await session.commit()
             return key.kid
@@ -268,9 +275,7 @@ def load_demo(
 
     async def run(platform: Platform) -> demo_data.DemoResult:
         async with platform.sessionmaker() as session:
-            found = await tenancy.find_by_domain(session, tenant)
-        if found is None:
-            raise _fail(f"No tenant is served at {tenant}.")
+            found = await _tenant(session, tenant)
         return await demo_data.load(platform, found.id, password)
 
     try:

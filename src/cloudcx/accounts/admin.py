@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudcx.accounts import sessions
+from cloudcx.accounts import security
 from cloudcx.accounts.models import Role, User
 from cloudcx.api.problems import Conflict
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
-from cloudcx.oauth import consents, revocation
+from cloudcx.oauth import revocation
 
 
 class SelfLockout(Conflict):
@@ -26,9 +26,7 @@ async def deactivate(session: AsyncSession, user: User) -> None:
     if not user.is_active:
         return
     user.is_active = False
-    await revocation.revoke(session, user.tenant_id, revocation.Kind.USER, str(user.id))
-    await consents.forget_user_tokens(session, user.tenant_id, user.id)
-    await sessions.end_all_for_user(session, user.id)
+    await security.end_access(session, user)
 
 
 async def audit(

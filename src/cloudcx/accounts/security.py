@@ -17,12 +17,10 @@ from cloudcx.core.passwords import Passwords
 from cloudcx.oauth import consents, revocation
 
 
-async def end_access(
-    session: AsyncSession, user: User, *, keep_session: str | None = None, token_ttl: int
-) -> None:
+async def end_access(session: AsyncSession, user: User, *, keep_session: str | None = None) -> None:
     """End every session of ``user`` (but ``keep_session``) and revoke their tokens.
 
-    The caller commits. ``token_ttl`` bounds how long the revocation must be kept.
+    The caller commits.
     """
     if keep_session:
         await session.execute(
@@ -33,9 +31,7 @@ async def end_access(
         )
     else:
         await sessions.end_all_for_user(session, user.id)
-    await revocation.revoke(
-        session, user.tenant_id, revocation.Kind.USER, str(user.id), lifetime=token_ttl
-    )
+    await revocation.revoke(session, user.tenant_id, revocation.Kind.USER, str(user.id))
     await consents.forget_user_tokens(session, user.tenant_id, user.id)
 
 
@@ -46,8 +42,7 @@ async def change_password(
     new_password: str,
     *,
     keep_session: str | None,
-    token_ttl: int,
 ) -> None:
     """Set a new password (already checked against the policy); end access elsewhere."""
     user.password_hash = await passwords.hash_async(new_password)
-    await end_access(session, user, keep_session=keep_session, token_ttl=token_ttl)
+    await end_access(session, user, keep_session=keep_session)

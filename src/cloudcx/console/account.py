@@ -12,7 +12,6 @@ from cloudcx.accounts.models import User
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
 from cloudcx.console.web import SESSION_COOKIE, Console, ConsoleDep
 from cloudcx.deps import PlatformDep, SessionDep
-from cloudcx.platform import Platform
 from cloudcx.security import password_policy, signin
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -26,11 +25,6 @@ CsrfField = Annotated[str, Form(max_length=200)]
 def _page(cx: Console, status_code: int = 200, **context: object) -> Response:
     values = {"errors": {}, "notice": None, **context}
     return cx.render("account/security.html", status_code=status_code, **values)
-
-
-def _token_ttl(platform: Platform) -> int:
-    # Per-client lifetimes never exceed a day (config: access_token_ttl ≤ 86400).
-    return max(platform.settings.access_token_ttl, 86400)
 
 
 @router.get("/security")
@@ -71,7 +65,6 @@ async def change_password(
         user,
         new_password,
         keep_session=cx.session_cookie,
-        token_ttl=_token_ttl(platform),
     )
     await _audit(session, cx, user, Action.PASSWORD_CHANGED)
     await session.commit()
@@ -93,12 +86,12 @@ def _new_password_errors(
 
 @router.post("/sign-out-everywhere")
 async def sign_out_everywhere(
-    cx: ConsoleDep, platform: PlatformDep, session: SessionDep, csrf_token: CsrfField = ""
+    cx: ConsoleDep, session: SessionDep, csrf_token: CsrfField = ""
 ) -> Response:
     """Ends every Control Panel session and revokes every access token of this user."""
     user = cx.require_user()
     cx.check_csrf(csrf_token)
-    await security.end_access(session, user, token_ttl=_token_ttl(platform))
+    await security.end_access(session, user)
     await _audit(session, cx, user, Action.SIGNOUT_EVERYWHERE)
     await session.commit()
     response = cx.redirect("/login?notice=signed_out")

@@ -20,6 +20,7 @@ from cloudcx.oauth import consents
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.clients import ClientFormError, clean_details
 from cloudcx.oauth.models import OAuthClient
+from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
 
 GRANT_LABELS = {
     "password": "Password",
@@ -30,7 +31,7 @@ GRANT_LABELS = {
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_REDIRECT_URIS = 10
 MAX_URI_LENGTH = 2000
-ACCESS_TTL_RANGE = (60, 86400)
+ACCESS_TTL_RANGE = (60, MAX_ACCESS_TOKEN_TTL)
 REFRESH_TTL_RANGE = (3600, 365 * 86400)
 
 T = TypeVar("T")

@@ -21,9 +21,7 @@ from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
 from cloudcx.oauth.models import AuthorizationCode, OAuthClient, OAuthConsent, RefreshToken
 from cloudcx.oauth.revocation import Kind, consent_key
-
-# Revocations must outlive every access token they cover (the longest lifetime).
-MAX_ACCESS_TOKEN_TTL = 86400
+from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
 
 
 async def find(

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.core import secrets
 from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
-from cloudcx.oauth.consents import MAX_ACCESS_TOKEN_TTL
 from cloudcx.oauth.models import OAuthClient, RefreshToken
 from cloudcx.oauth.revocation import Kind
+from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
 
 log = logging.getLogger("cloudcx.oauth")
 

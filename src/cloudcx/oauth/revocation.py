@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudcx.db import utcnow
 from cloudcx.oauth.models import Revocation
-from cloudcx.oauth.tokens import AccessToken
+from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL, AccessToken
 
 # Rows are re-read for this long after their creation: on PostgreSQL a row
 # with a lower id can commit after one with a higher id, so "id > last seen"
@@ -56,7 +56,7 @@ async def revoke(
     kind: Kind,
     value: str,
     *,
-    lifetime: int = 86400,
+    lifetime: int = MAX_ACCESS_TOKEN_TTL,
 ) -> None:
     """Record a revocation; the caller commits. ``lifetime`` bounds the tokens it covers."""
     now = utcnow()

@@ -11,7 +11,7 @@ from cloudcx.audit import events as audit_events
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth import clients
-from cloudcx.oauth.errors import InvalidRequestError, OAuthError
+from cloudcx.oauth.errors import OAuthError
 from cloudcx.oauth.forms import client_credentials, read_form
 from cloudcx.oauth.grants import grant_for
 from cloudcx.oauth.grants.base import TokenContext
@@ -88,6 +88,3 @@ async def oauth_error_handler(request: Request, exc: Exception) -> Response:
     return OrjsonResponse(
         exc.body(), status_code=exc.status_code, headers={**NO_STORE, **exc.headers}
     )
-
-
-__all__ = ["InvalidRequestError", "oauth_error_handler", "router"]

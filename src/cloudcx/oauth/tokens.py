@@ -25,6 +25,9 @@ TOKEN_TYPE = "at+jwt"
 _ACCEPTED_TYP = {"at+jwt", "application/at+jwt"}
 API_AUDIENCE_PATH = "/api/v1"
 CLOCK_SKEW = 30
+# The longest access-token lifetime any setting allows (config, client settings).
+# Revocations and retired signing keys must outlive every token they cover.
+MAX_ACCESS_TOKEN_TTL = 86400
 _REQUIRED = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "tid"]
 
 
