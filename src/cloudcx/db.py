@@ -7,7 +7,6 @@ production store; the models use only types both understand.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,10 +103,3 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def session_scope(
-    maker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    async with maker() as session:
-        yield session

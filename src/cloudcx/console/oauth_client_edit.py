@@ -99,8 +99,7 @@ async def update(request: Request, cx: ConsoleDep, session: SessionDep, id_: str
             "skip_consent": fields.get("skip_consent") == "on",
         }
         return await _render(cx, session, client, values, 422, errors=exc.errors)
-    stopping = client.is_enabled and not settings.is_enabled
-    await client_settings.apply(session, client, settings)
+    stopping = await client_settings.apply(session, client, settings)
     action = Action.CLIENT_DISABLED if stopping else Action.CLIENT_UPDATED
     await audit_events.client_changed(session, request, cx.tenant.id, user, action, client)
     await session.commit()

@@ -26,7 +26,6 @@ from cloudcx.tenancy.service import TenantInfo
 
 SESSION_COOKIE = "cx_session"
 PRE_SESSION_COOKIE = "cx_pre"
-CSRF_FIELD = "csrf_token"
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 

@@ -22,7 +22,6 @@ from cloudcx.oauth import clients, pkce
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.errors import (
     InvalidRequestError,
-    InvalidScopeError,
     OAuthError,
     UnauthorizedClientError,
     UnsupportedResponseTypeError,
@@ -122,22 +121,9 @@ def validate(
         redirect_uri=redirect_uri,
         redirect_uri_sent="redirect_uri" in params,
         state=params.get("state"),
-        scopes=_scopes(client, params.get("scope")),
+        scopes=scope_catalog.requested(client.scopes, params.get("scope")),
         code_challenge=challenge,
     )
-
-
-def _scopes(client: OAuthClient, scope: str | None) -> list[str]:
-    asked = scope_catalog.parse(scope)
-    if not asked:
-        return list(client.scopes)
-    unknown = scope_catalog.unknown(asked)
-    if unknown:
-        raise InvalidScopeError(f"Unknown scope: {' '.join(unknown)}.")
-    refused = [s for s in asked if s not in client.scopes]
-    if refused:
-        raise InvalidScopeError(f"This client may not request: {' '.join(refused)}.")
-    return asked
 
 
 async def create_code(

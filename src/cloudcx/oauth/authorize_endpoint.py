@@ -32,13 +32,11 @@ from cloudcx.oauth.authorization import (
     trusted_client,
     validate,
 )
-from cloudcx.oauth.errors import AccessDeniedError, OAuthError
+from cloudcx.oauth.errors import NO_STORE, AccessDeniedError, OAuthError
 from cloudcx.oauth.grants.base import user_rights
 from cloudcx.platform import Platform
 
 router = APIRouter(include_in_schema=False)
-
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _untrusted(request: Request) -> Response:

@@ -136,13 +136,17 @@ def clean_settings(
     )
 
 
-async def apply(session: AsyncSession, client: OAuthClient, settings: ClientSettings) -> None:
-    """Save the settings; disabling a client ends all of its tokens at once."""
+async def apply(session: AsyncSession, client: OAuthClient, settings: ClientSettings) -> bool:
+    """Save the settings; disabling a client ends all of its tokens at once.
+
+    Returns whether this change disabled the client.
+    """
     disabling = client.is_enabled and not settings.is_enabled
     for name in ClientSettings.__dataclass_fields__:
         setattr(client, name, getattr(settings, name))
     if disabling:
         await consents.revoke_client_tokens(session, client)
+    return disabling
 
 
 def new_secret(client: OAuthClient) -> str:

@@ -21,7 +21,6 @@ from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
 from cloudcx.oauth.models import AuthorizationCode, OAuthClient, OAuthConsent, RefreshToken
 from cloudcx.oauth.revocation import Kind, consent_key
-from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
 
 
 async def find(
@@ -151,7 +150,6 @@ async def revoke(
         tenant_id,
         Kind.CONSENT,
         consent_key(client.client_id, user_id),
-        lifetime=MAX_ACCESS_TOKEN_TTL,
     )
     await session.delete(consent)
     return client
@@ -160,9 +158,7 @@ async def revoke(
 async def revoke_client_tokens(session: AsyncSession, client: OAuthClient) -> None:
     """Every token of a client ends at once (disable, delete, "Revoke all tokens")."""
     await _forget_tokens(session, client, None)
-    await revocation.revoke(
-        session, client.tenant_id, Kind.CLIENT, client.client_id, lifetime=MAX_ACCESS_TOKEN_TTL
-    )
+    await revocation.revoke(session, client.tenant_id, Kind.CLIENT, client.client_id)
 
 
 async def forget_user_tokens(

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 
+# RFC 6749 §5.1/§5.2: token responses and their errors must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
 # RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
 # Descriptions may quote request input (a grant type, a parameter name), so
 # anything outside that set is replaced rather than echoed.

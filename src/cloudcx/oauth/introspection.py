@@ -13,13 +13,13 @@ from fastapi.responses import Response
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth import clients, presented, refresh_tokens
+from cloudcx.oauth.errors import NO_STORE
 from cloudcx.oauth.forms import client_credentials, read_form
 from cloudcx.oauth.models import OAuthClient, RefreshToken
 from cloudcx.oauth.tokens import AccessToken
 
 router = APIRouter(tags=["OAuth 2.0"])
 
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 INACTIVE: dict[str, Any] = {"active": False}
 
 
@@ -52,7 +52,7 @@ async def introspect_endpoint(
                 body = _access_claims(access)
                 break
         else:
-            row = await presented.refresh_token(session, tenant, value)
+            row = await refresh_tokens.find(session, tenant.id, value)
             if row is not None and row.client_pk == client.id and refresh_tokens.is_usable(row):
                 body = _refresh_claims(row, client, issuer)
                 break

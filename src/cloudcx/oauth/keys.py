@@ -11,7 +11,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -122,7 +122,6 @@ class KeyRing:
         self.signing: SigningMaterial | None = None
         self.verification: dict[str, VerificationKey] = {}
         self.jwks_json: bytes = b'{"keys":[]}'
-        self.loaded_at: datetime | None = None
 
     async def refresh(self) -> None:
         async with self._sessionmaker() as session:
@@ -145,7 +144,6 @@ class KeyRing:
             self.signing = SigningMaterial(active.kid, active.alg, private)
         self.verification = verification
         self.jwks_json = orjson.dumps({"keys": [r.public_jwk for r in rows]})
-        self.loaded_at = utcnow()
 
     @staticmethod
     def _public_from_jwk(jwk: dict[str, Any]) -> PublicKey:

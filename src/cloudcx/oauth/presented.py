@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from cloudcx.oauth import refresh_tokens, tokens
+from cloudcx.oauth import tokens
 from cloudcx.oauth.errors import InvalidTokenError
 from cloudcx.oauth.keys import KeyRing
-from cloudcx.oauth.models import RefreshToken
 from cloudcx.oauth.tokens import AccessToken
 from cloudcx.tenancy.service import TenantInfo
 
@@ -42,9 +39,3 @@ def access_token(
         return tokens.verify(keys, value, tenant, is_revoked)
     except InvalidTokenError:
         return None
-
-
-async def refresh_token(
-    session: AsyncSession, tenant: TenantInfo, value: str
-) -> RefreshToken | None:
-    return await refresh_tokens.find(session, tenant.id, value)

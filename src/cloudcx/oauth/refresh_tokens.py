@@ -18,7 +18,6 @@ from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
 from cloudcx.oauth.models import OAuthClient, RefreshToken
 from cloudcx.oauth.revocation import Kind
-from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
 
 log = logging.getLogger("cloudcx.oauth")
 
@@ -93,7 +92,5 @@ async def revoke_family(
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    await revocation.revoke(
-        session, tenant_id, Kind.GRANT, str(family_id), lifetime=MAX_ACCESS_TOKEN_TTL
-    )
+    await revocation.revoke(session, tenant_id, Kind.GRANT, str(family_id))
     log.warning("token family %s of tenant %s revoked: %s", family_id, tenant_id, reason)

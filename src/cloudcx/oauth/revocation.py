@@ -86,7 +86,6 @@ class RevocationSet:
         # Keyed by more than the id: SQLite hands out the ids of purged rows again.
         self._seen: set[tuple[int, str, datetime]] = set()
         self._since: datetime | None = None
-        self.refreshed_at = 0.0
 
     def is_revoked(self, token: AccessToken) -> bool:
         if token.jti in self._tokens:
@@ -136,7 +135,6 @@ class RevocationSet:
         for row in rows:
             self.apply(row)
         self._since = now
-        self.refreshed_at = time.monotonic()
 
     def _reset(self) -> None:
         self._tokens.clear()

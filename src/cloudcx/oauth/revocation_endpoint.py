@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.deps import PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth import clients, presented, refresh_tokens, revocation
-from cloudcx.oauth.errors import UnsupportedTokenTypeError
+from cloudcx.oauth.errors import NO_STORE, UnsupportedTokenTypeError
 from cloudcx.oauth.forms import client_credentials, read_form
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.oauth.revocation import Kind
@@ -21,8 +21,6 @@ from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 
 router = APIRouter(tags=["OAuth 2.0"])
-
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 @router.post(
@@ -56,7 +54,7 @@ async def _revoke_refresh(
     session: AsyncSession, platform: Platform, tenant: TenantInfo, client: OAuthClient, value: str
 ) -> bool:
     """§2.1: revoking a refresh token also ends the access tokens issued from it."""
-    row = await presented.refresh_token(session, tenant, value)
+    row = await refresh_tokens.find(session, tenant.id, value)
     if row is None or row.client_pk != client.id:
         return False
     await refresh_tokens.revoke_family(session, tenant.id, row.family_id, "revoked by the client")

@@ -11,7 +11,7 @@ from cloudcx.audit import events as audit_events
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth import clients
-from cloudcx.oauth.errors import OAuthError
+from cloudcx.oauth.errors import NO_STORE, OAuthError
 from cloudcx.oauth.forms import client_credentials, read_form
 from cloudcx.oauth.grants import grant_for
 from cloudcx.oauth.grants.base import TokenContext
@@ -19,8 +19,6 @@ from cloudcx.oauth.grants.base import TokenContext
 log = logging.getLogger("cloudcx.oauth")
 
 router = APIRouter(tags=["OAuth 2.0"])
-
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 @router.post(

@@ -6,10 +6,11 @@ user's role (DESIGN.md §4). Descriptions are what the consent page shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cloudcx.accounts.models import Role
+from cloudcx.oauth.errors import InvalidScopeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,29 @@ def unknown(names: Iterable[str]) -> list[str]:
 
 def for_role(names: Iterable[str], role: Role) -> list[str]:
     return [n for n in names if n in SCOPES and role in SCOPES[n].roles]
+
+
+def require_known(names: Iterable[str]) -> None:
+    """RFC 6749 §5.2 ``invalid_scope`` for a name missing from the catalogue."""
+    missing = unknown(names)
+    if missing:
+        raise InvalidScopeError(f"Unknown scope: {' '.join(missing)}.")
+
+
+def requested(allowed: Sequence[str], scope: str | None) -> list[str]:
+    """The scopes asked for, each known and within ``allowed``.
+
+    RFC 6749 §3.3: with no ``scope`` the server uses a pre-defined default,
+    here ``allowed`` (the client's allowed scopes).
+    """
+    asked = parse(scope)
+    if not asked:
+        return list(allowed)
+    require_known(asked)
+    refused = [s for s in asked if s not in allowed]
+    if refused:
+        raise InvalidScopeError(f"This client may not request: {' '.join(refused)}.")
+    return asked
 
 
 def join(names: Iterable[str]) -> str:

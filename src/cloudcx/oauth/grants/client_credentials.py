@@ -38,15 +38,9 @@ class ClientCredentialsGrant:
         require_grant_allowed(client, self.grant_type)
         if not client.is_confidential:
             raise UnauthorizedClientError("Only confidential clients may use this grant.")
-        allowed = [s for s in client.scopes if s in scope_catalog.SCOPES]
-        allowed = [s for s in allowed if scope_catalog.SCOPES[s].client_only_ok]
-        asked = scope_catalog.parse(self.ctx.form.get("scope"))
-        if scope_catalog.unknown(asked):
-            raise InvalidScopeError(f"Unknown scope: {' '.join(scope_catalog.unknown(asked))}.")
-        refused = [s for s in asked if s not in allowed]
-        if refused:
-            raise InvalidScopeError(f"This client may not request: {' '.join(refused)}.")
-        granted = asked or allowed
+        catalog = scope_catalog.SCOPES
+        allowed = [s for s in client.scopes if s in catalog and catalog[s].client_only_ok]
+        granted = scope_catalog.requested(allowed, self.ctx.form.get("scope"))
         if not granted:
             raise InvalidScopeError("This client has no scope usable without a user.")
         self.scope = scope_catalog.join(granted)

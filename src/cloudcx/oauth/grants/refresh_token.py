@@ -64,9 +64,7 @@ class RefreshTokenGrant:
         asked = scope_catalog.parse(self.ctx.form.get("scope"))
         if not asked:
             return row.scope
-        unknown = scope_catalog.unknown(asked)
-        if unknown:
-            raise InvalidScopeError(f"Unknown scope: {' '.join(unknown)}.")
+        scope_catalog.require_known(asked)
         wider = [s for s in asked if s not in row.scope.split()]
         if wider:
             raise InvalidScopeError(f"Not originally granted: {' '.join(wider)}.")
