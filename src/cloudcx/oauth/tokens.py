@@ -49,6 +49,9 @@ class AccessToken:
     expires_at: int
     user_id: uuid.UUID | None
     grant_id: str | None = None
+    # Hosts named by ``aud`` as this platform's API, parsed once per token
+    # (a cached token is checked against the request's tenant on every use).
+    audience_hosts: frozenset[str] = frozenset()
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -142,7 +145,7 @@ def verify(
             cache.put(token, access)
     if access.expires_at + CLOCK_SKEW < time.time():
         raise InvalidTokenError("The access token is invalid or has expired.")
-    if access.tenant_id != tenant.id or not _audience_ok(access.claims.get("aud"), tenant):
+    if access.tenant_id != tenant.id or access.audience_hosts.isdisjoint(tenant.domains):
         raise InvalidTokenError("The access token is invalid or has expired.")
     if is_revoked is not None and is_revoked(access):
         raise InvalidTokenError("The access token has been revoked.")
@@ -167,16 +170,15 @@ def _verify_signed(keys: KeyRing, token: str) -> AccessToken:
     return _to_access_token(claims)
 
 
-def _audience_ok(aud: Any, tenant: TenantInfo) -> bool:
-    # A tenant answers on several domains; any of them names the same API.
-    audiences = aud if isinstance(aud, list) else [aud]
-    for value in audiences:
-        if not isinstance(value, str):
-            continue
-        parts = urlsplit(value)
-        if parts.path == API_AUDIENCE_PATH and (parts.hostname or "") in tenant.domains:
-            return True
-    return False
+def _audience_hosts(aud: Any) -> frozenset[str]:
+    """A tenant answers on several domains; any of them names the same API."""
+    hosts = set()
+    for value in aud if isinstance(aud, list) else [aud]:
+        if isinstance(value, str):
+            parts = urlsplit(value)
+            if parts.path == API_AUDIENCE_PATH:
+                hosts.add(parts.hostname or "")
+    return frozenset(hosts)
 
 
 def _to_access_token(claims: dict[str, Any]) -> AccessToken:
@@ -192,6 +194,7 @@ def _to_access_token(claims: dict[str, Any]) -> AccessToken:
             expires_at=int(claims["exp"]),
             user_id=uuid.UUID(str(uid)) if uid else None,
             grant_id=str(claims["gid"]) if claims.get("gid") else None,
+            audience_hosts=_audience_hosts(claims.get("aud")),
             claims=claims,
         )
     except (KeyError, ValueError, TypeError) as exc:

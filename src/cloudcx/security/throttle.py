@@ -34,7 +34,13 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+from limits.aio.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+)
+from limits.aio.strategies import (
+    RateLimiter as Limiter,
+)
 from limits.storage import storage_from_string
 
 from cloudcx.config import Settings
@@ -164,13 +170,13 @@ class Throttle:
         """Raise before any password is evaluated if this attempt may not be made."""
         policy = self.policy_for(tenant)
         keys = keys_for(tenant.id, login, ip)
-        await self._refuse_if_full(_item(policy.ip_limit, policy), ("ip", keys.ip), "ip")
+        counts = self._counts
+        await self._refuse_if_full(counts, _item(policy.ip_limit, policy), ("ip", keys.ip), "ip")
         pair_item = _item(policy.pair_limit, policy)
-        await self._refuse_if_full(pair_item, ("pair", *keys.pair), "pair")
-        failures = await self._count(pair_item, ("pair", *keys.pair))
+        failures = await self._refuse_if_full(counts, pair_item, ("pair", *keys.pair), "pair")
         delay = policy.backoff(failures)
         if delay:
-            await self._refuse_if_full(_lock(delay), ("lock", *keys.pair), "backoff")
+            await self._refuse_if_full(self._locks, _lock(delay), ("lock", *keys.pair), "backoff")
         account = ("account", keys.account)
         if await self._count(_item(policy.account_limit, policy), account) >= (
             policy.account_limit
@@ -203,11 +209,14 @@ class Throttle:
         stats = await self._counts.get_window_stats(item, *ids)
         return int(item.amount - stats.remaining)
 
-    async def _refuse_if_full(self, item: RateLimitItem, ids: tuple[str, ...], scope: str) -> None:
-        limiter = self._locks if ids[0] == "lock" else self._counts
+    async def _refuse_if_full(
+        self, limiter: Limiter, item: RateLimitItem, ids: tuple[str, ...], scope: str
+    ) -> int:
+        """Raise when the window is full; otherwise return how much of it is used."""
         stats = await limiter.get_window_stats(item, *ids)
         if stats.remaining <= 0:
             raise TooManyAttempts(math.ceil(stats.reset_time - self.clock()), scope)
+        return int(item.amount - stats.remaining)
 
 
 def _item(limit: int, policy: ThrottlePolicy) -> RateLimitItem:
