@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -67,20 +68,50 @@ class Platform:
             await session.commit()
         await self.keys.refresh()
         await self.revocations.refresh()
-        self._tasks.append(asyncio.create_task(self._refresh_keys(), name="cloudcx-keys"))
-        self._tasks.append(
-            asyncio.create_task(self._refresh_revocations(), name="cloudcx-revocations")
+        settings = self.settings
+        # Pick up keys rotated by another process (or the CLI).
+        self._every("keys", max(settings.cache_ttl, 1.0), self.keys.refresh)
+        # Mirror new revocations so every process refuses them within a second.
+        self._every("revocations", settings.revocation_poll_interval, self.revocations.refresh)
+        self._every("housekeeping", housekeeping.INTERVAL, self._housekeeping)
+        self._every(
+            "audit-retention",
+            audit_retention.INTERVAL,
+            self._audit_retention,
+            first_now=True,
         )
-        self._tasks.append(
-            asyncio.create_task(housekeeping.run(self.sessionmaker), name="cloudcx-housekeeping")
-        )
-        retention = self.settings.audit_retention_days
-        self._tasks.append(
-            asyncio.create_task(
-                audit_retention.purge_periodically(self.sessionmaker, retention),
-                name="cloudcx-audit-retention",
-            )
-        )
+
+    def _every(
+        self,
+        name: str,
+        interval: float,
+        job: Callable[[], Awaitable[object]],
+        *,
+        first_now: bool = False,
+    ) -> None:
+        """Run ``job`` every ``interval`` seconds until ``stop``; a failure (a
+        database hiccup) is logged and never ends the loop."""
+
+        async def loop() -> None:
+            if not first_now:
+                await asyncio.sleep(interval)
+            while True:
+                try:
+                    await job()
+                except Exception:
+                    log.exception("background job %s failed", name)
+                await asyncio.sleep(interval)
+
+        self._tasks.append(asyncio.create_task(loop(), name=f"cloudcx-{name}"))
+
+    async def _housekeeping(self) -> None:
+        async with self.sessionmaker() as session:
+            removed = await housekeeping.purge(session)
+            await session.commit()
+        log.debug("housekeeping removed %d expired rows", removed)
+
+    async def _audit_retention(self) -> None:
+        await audit_retention.purge(self.sessionmaker, self.settings.audit_retention_days)
 
     async def stop(self, dispose_engine: bool = True) -> None:
         for task in self._tasks:
@@ -91,22 +122,3 @@ class Platform:
         self._tasks.clear()
         if dispose_engine:
             await self.engine.dispose()
-
-    async def _refresh_keys(self) -> None:
-        """Pick up keys rotated by another process (or the CLI)."""
-        interval = max(self.settings.cache_ttl, 1.0)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.keys.refresh()
-            except Exception:  # keep serving with the keys already loaded
-                log.exception("signing key refresh failed")
-
-    async def _refresh_revocations(self) -> None:
-        """Mirror new revocations so every process refuses them within a second."""
-        while True:
-            await asyncio.sleep(self.settings.revocation_poll_interval)
-            try:
-                await self.revocations.refresh()
-            except Exception:  # a database hiccup must not stop the loop
-                log.exception("revocation refresh failed")

@@ -6,7 +6,6 @@ several processes doing it at once only repeat each other's work.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,14 +24,3 @@ async def purge(sessionmaker: async_sessionmaker[AsyncSession], days: int) -> in
     if deleted:
         log.info("audit retention: deleted %d events older than %d days", deleted, days)
     return deleted
-
-
-async def purge_periodically(
-    sessionmaker: async_sessionmaker[AsyncSession], days: int, interval: float = INTERVAL
-) -> None:
-    while True:
-        try:
-            await purge(sessionmaker, days)
-        except Exception:  # a database hiccup must not stop the loop
-            log.exception("audit retention cleanup failed")
-        await asyncio.sleep(interval)

@@ -1,23 +1,19 @@
 """Deleting what can no longer be used: expired codes, refresh tokens, revocations.
 
-Every process runs the loop; the deletes are idempotent, so several processes
+Every process runs it hourly (Platform._every); the deletes are idempotent, so several processes
 purging at once only repeat each other's work.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
 from cloudcx.oauth.models import AuthorizationCode, RefreshToken
-
-log = logging.getLogger("cloudcx.oauth")
 
 INTERVAL = 3600.0
 # A used code is kept a while after it expires, so a late second use is still
@@ -36,16 +32,3 @@ async def purge(session: AsyncSession) -> int:
         removed += int(getattr(result, "rowcount", 0) or 0)
     removed += await revocation.purge_expired(session)
     return removed
-
-
-async def run(sessionmaker: async_sessionmaker[AsyncSession], interval: float = INTERVAL) -> None:
-    """Purge every ``interval`` seconds until cancelled."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            async with sessionmaker() as session:
-                removed = await purge(session)
-                await session.commit()
-            log.debug("housekeeping removed %d expired rows", removed)
-        except Exception:  # a database hiccup must not stop the loop
-            log.exception("housekeeping failed")
