@@ -16,7 +16,8 @@ from starlette.exceptions import HTTPException
 from cloudcx.api.errors import validation_problem
 from cloudcx.api.problems import problem_response
 from cloudcx.console.errors import error_page
-from cloudcx.core.responses import OrjsonResponse
+from cloudcx.oauth.errors import InvalidRequestError, ServerError
+from cloudcx.oauth.routes import oauth_error_handler
 
 log = logging.getLogger("cloudcx")
 
@@ -46,11 +47,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if request.url.path.startswith("/oauth/"):
-        return OrjsonResponse(
-            {"error": "invalid_request", "error_description": "The request is malformed."},
-            status_code=400,
-            headers={"Cache-Control": "no-store"},
-        )
+        return await oauth_error_handler(request, InvalidRequestError("The request is malformed."))
     if _is_machine(request):
         return await validation_problem(request, exc)
     return error_page(request, 400, "The form could not be read", "A field is too long or missing.")
@@ -59,11 +56,7 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if request.url.path.startswith("/oauth/"):
-        return OrjsonResponse(
-            {"error": "server_error", "error_description": "An unexpected error occurred."},
-            status_code=500,
-            headers={"Cache-Control": "no-store"},
-        )
+        return await oauth_error_handler(request, ServerError("An unexpected error occurred."))
     if _is_machine(request):
         return problem_response(500, "An unexpected error occurred.")
     return error_page(request, 500, "Something went wrong", "Please try again in a moment.")

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
-from cloudcx.accounts import security
+from cloudcx.accounts import admin, security
 from cloudcx.accounts.models import User
-from cloudcx.audit.service import Action, Actor, Origin, Target, record
+from cloudcx.audit.service import Action, Origin
 from cloudcx.console.web import SESSION_COOKIE, Console, ConsoleDep
 from cloudcx.deps import PlatformDep, SessionDep
 from cloudcx.security import password_policy, signin
@@ -66,7 +66,7 @@ async def change_password(
         new_password,
         keep_session=cx.session_cookie,
     )
-    await _audit(session, cx, user, Action.PASSWORD_CHANGED)
+    await admin.audit(session, user, user, Action.PASSWORD_CHANGED, Origin.of(cx.request))
     await session.commit()
     return cx.redirect(f"{PAGE}?notice=password_changed")
 
@@ -92,19 +92,8 @@ async def sign_out_everywhere(
     user = cx.require_user()
     cx.check_csrf(csrf_token)
     await security.end_access(session, user)
-    await _audit(session, cx, user, Action.SIGNOUT_EVERYWHERE)
+    await admin.audit(session, user, user, Action.SIGNOUT_EVERYWHERE, Origin.of(cx.request))
     await session.commit()
     response = cx.redirect("/login?notice=signed_out")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-async def _audit(session: SessionDep, cx: Console, user: User, action: Action) -> None:
-    await record(
-        session,
-        tenant_id=cx.tenant.id,
-        action=action,
-        actor=Actor.of_user(user),
-        target=Target.of_user(user),
-        origin=Origin.of(cx.request),
-    )

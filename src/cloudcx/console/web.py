@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -53,8 +54,9 @@ class Console:
     new_pre_session: bool
     _csrf_key: bytes = field(repr=False, default=b"")
 
-    @property
+    @cached_property
     def csrf_token(self) -> str:
+        """Computed once per request; pages read it in every form."""
         binding = self.session_cookie or self.pre_session
         return secrets.sign(self._csrf_key, "csrf", str(self.tenant.id), binding)
 
