@@ -55,7 +55,7 @@ async def administrator(
 ) -> User:
     """The active administrator this token acts for, or 403."""
     actor = await accounts.get_user(session, tenant.id, token.user_id) if token.user_id else None
-    if actor is None or not actor.is_active or actor.role is not Role.ADMIN:
+    if actor is None or not actor.is_active or not actor.is_admin:
         raise Problem(403, "Only administrators can manage users.")
     return actor
 

@@ -31,22 +31,20 @@ def check_if_match(request: Request, current: BaseModel) -> None:
     header = request.headers.get("if-match")
     if header is None:
         return
-    tags = _tags(header)
-    if "*" in tags or etag_of(current) in tags:
+    tags, tag = _tags(header), etag_of(current)
+    if "*" in tags or tag in tags:
         return
     raise Problem(
         412,
         "The resource has changed since you read it. GET it again, re-apply your change "
         "and send the new ETag in If-Match.",
-        headers={"ETag": etag_of(current)},
+        headers={"ETag": tag},
     )
 
 
-def tagged(request: Request, model: BaseModel, status_code: int = 200) -> Response:
+def tagged(request: Request, model: BaseModel) -> Response:
     """The representation with its ``ETag``; 304 when ``If-None-Match`` already has it."""
     tag = etag_of(model)
-    if status_code == 200 and tag in _tags(request.headers.get("if-none-match", "")):
+    if tag in _tags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers={"ETag": tag})
-    return OrjsonResponse(
-        model.model_dump(mode="json"), status_code=status_code, headers={"ETag": tag}
-    )
+    return OrjsonResponse(model.model_dump(mode="json"), headers={"ETag": tag})

@@ -103,8 +103,10 @@ def set_status(ticket: Ticket, status: TicketStatus) -> None:
 async def create_ticket(session: AsyncSession, tenant_id: uuid.UUID, data: TicketCreate) -> Ticket:
     requester_id = data.requester_id
     if data.requester_email is not None:
+        # Found or created in this tenant just now: no need to look it up again.
         requester_id = (await contacts.find_or_create(session, tenant_id, data.requester_email)).id
-    await check_requester(session, tenant_id, requester_id)
+    else:
+        await check_requester(session, tenant_id, requester_id)
     await check_assignee(session, tenant_id, data.assignee_id)
     ticket = Ticket(
         tenant_id=tenant_id,
