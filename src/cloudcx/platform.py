@@ -13,18 +13,26 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
+from cloudcx import changes
+from cloudcx.accounts.directory import UserDirectory
+from cloudcx.accounts.models import User
 from cloudcx.audit import retention as audit_retention
 from cloudcx.config import Settings
 from cloudcx.core.passwords import Passwords
 from cloudcx.db import create_engine, create_sessionmaker
 from cloudcx.oauth import housekeeping
 from cloudcx.oauth import keys as signing_keys
+from cloudcx.oauth.clients import ClientDirectory
 from cloudcx.oauth.keys import KeyRing
+from cloudcx.oauth.models import OAuthClient, Revocation
 from cloudcx.oauth.revocation import RevocationSet
 from cloudcx.oauth.tokens import VerifiedCache
 from cloudcx.security.throttle import Throttle
+from cloudcx.tenancy.models import Tenant, TenantDomain
 from cloudcx.tenancy.service import TenantDirectory
 
 log = logging.getLogger("cloudcx")
@@ -40,14 +48,20 @@ class Platform:
     tenants: TenantDirectory
     revocations: RevocationSet
     throttle: Throttle
+    clients: ClientDirectory
+    users: UserDirectory
+    changes: changes.ChangeFeed
     verified_tokens: VerifiedCache = field(default_factory=VerifiedCache)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Platform:
         engine = engine or create_engine(settings.db_url)
-        maker = create_sessionmaker(engine)
-        return cls(
+        session_class = changes.session_class()
+        maker = create_sessionmaker(engine, session_class)
+        # Clients and users may be as stale as revocations, never more (DESIGN.md §8).
+        record_ttl = settings.revocation_poll_interval
+        platform = cls(
             settings=settings,
             engine=engine,
             sessionmaker=maker,
@@ -58,7 +72,26 @@ class Platform:
             tenants=TenantDirectory(maker, settings.cache_ttl),
             revocations=RevocationSet(maker),
             throttle=Throttle.build(settings),
+            clients=ClientDirectory(maker, record_ttl),
+            users=UserDirectory(maker, record_ttl),
+            changes=changes.ChangeFeed(),
         )
+        platform._watch_changes(session_class)
+        return platform
+
+    def _watch_changes(self, session_class: type[Session]) -> None:
+        feed = self.changes
+        feed.on(OAuthClient, self.clients.changed)
+        feed.on(User, self.users.changed)
+        feed.on(Tenant, lambda _row: self.tenants.invalidate())
+        feed.on(TenantDomain, lambda _row: self.tenants.invalidate())
+        # A revocation this process commits is in force here before it answers.
+        feed.on(Revocation, self._revoked)
+        feed.install(session_class)
+
+    def _revoked(self, row: Revocation) -> None:
+        if not inspect(row).was_deleted:
+            self.revocations.apply(row)
 
     async def start(self) -> None:
         async with self.sessionmaker() as session:

@@ -23,6 +23,7 @@ from cloudcx.audit.service import (
     record,
     record_now,
 )
+from cloudcx.oauth.clients import ClientInfo
 from cloudcx.oauth.errors import OAuthError
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
@@ -75,7 +76,7 @@ async def signin_failed(platform: Platform, request: Request, login: str, reason
 async def token_issued(session: AsyncSession, request: Request, grant: Any) -> None:
     """Called by the token endpoint just before it commits the grant's work."""
     tenant, client = _tenant(request), getattr(request.state, "oauth_client", None)
-    if tenant is None or not isinstance(client, OAuthClient):
+    if tenant is None or not isinstance(client, ClientInfo):
         return
     user = getattr(grant, "user", None)
     await record(
@@ -96,7 +97,7 @@ async def token_refused(request: Request, exc: OAuthError) -> None:
     form = getattr(request.state, "oauth_form", None)
     params: dict[str, str] = getattr(form, "params", {}) or {}
     client = getattr(request.state, "oauth_client", None)
-    client_id = client.client_id if isinstance(client, OAuthClient) else params.get("client_id", "")
+    client_id = client.client_id if isinstance(client, ClientInfo) else params.get("client_id", "")
     login = params.get("username") or params.get("email") or ""
     await record_now(
         request.app.state.platform.sessionmaker,

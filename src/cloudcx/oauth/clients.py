@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudcx.core import secrets
+from cloudcx.core.cache import RecordCache
 from cloudcx.oauth.errors import InvalidClientError
 from cloudcx.oauth.forms import ClientCredentials
 from cloudcx.oauth.models import OAuthClient
@@ -39,6 +41,79 @@ def clean_details(client_name: str, description: str) -> tuple[str, str]:
     if errors:
         raise ClientFormError(errors)
     return name, desc
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """What the token endpoint and the API need of a client: an immutable copy of
+    its row, safe to share across requests (an ORM object belongs to one session)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    client_id: str
+    client_name: str
+    description: str
+    secret_digest: str | None
+    redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    scopes: tuple[str, ...]
+    access_token_ttl: int | None
+    refresh_token_ttl: int | None
+    skip_consent: bool
+    is_enabled: bool
+
+    @classmethod
+    def of(cls, client: OAuthClient) -> ClientInfo:
+        return cls(
+            id=client.id,
+            tenant_id=client.tenant_id,
+            client_id=client.client_id,
+            client_name=client.client_name,
+            description=client.description,
+            secret_digest=client.secret_digest,
+            redirect_uris=tuple(client.redirect_uris),
+            grant_types=tuple(client.grant_types),
+            scopes=tuple(client.scopes),
+            access_token_ttl=client.access_token_ttl,
+            refresh_token_ttl=client.refresh_token_ttl,
+            skip_consent=client.skip_consent,
+            is_enabled=client.is_enabled,
+        )
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.secret_digest is not None
+
+    @property
+    def client_type(self) -> str:
+        return "confidential" if self.is_confidential else "public"
+
+
+# Either form of a client, for code that only reads it.
+AnyClient = OAuthClient | ClientInfo
+
+
+class ClientDirectory:
+    """``(tenant, client_id)`` → ``ClientInfo``, cached; the change feed drops an
+    entry when its client is changed or deleted."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
+        self._sessionmaker = sessionmaker
+        self.cache: RecordCache[tuple[uuid.UUID, str], ClientInfo] = RecordCache(ttl)
+
+    async def get(self, tenant_id: uuid.UUID, client_id: str) -> ClientInfo | None:
+        if len(client_id) > 64:
+            return None
+
+        async def load() -> ClientInfo | None:
+            async with self._sessionmaker() as session:
+                found = await find_by_client_id(session, tenant_id, client_id)
+                return ClientInfo.of(found) if found is not None else None
+
+        return await self.cache.get((tenant_id, client_id), load)
+
+    def changed(self, client: OAuthClient) -> None:
+        self.cache.invalidate((client.tenant_id, client.client_id))
 
 
 async def create_client(
@@ -93,8 +168,8 @@ async def find_by_client_id(
 
 
 async def authenticate(
-    session: AsyncSession, tenant_id: uuid.UUID, creds: ClientCredentials
-) -> OAuthClient:
+    directory: ClientDirectory, tenant_id: uuid.UUID, creds: ClientCredentials
+) -> ClientInfo:
     """The client these credentials prove, or InvalidClientError.
 
     A public client is identified by ``client_id`` alone. A confidential client
@@ -103,7 +178,7 @@ async def authenticate(
     basic = creds.method == "client_secret_basic"
     if not creds.client_id:
         raise InvalidClientError("Client authentication failed.", basic=basic)
-    client = await find_by_client_id(session, tenant_id, creds.client_id)
+    client = await directory.get(tenant_id, creds.client_id)
     if client is None or not client.is_enabled:
         raise InvalidClientError("Client authentication failed.", basic=basic)
     if client.is_confidential:

@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
+from cloudcx.oauth.clients import AnyClient
 from cloudcx.oauth.models import AuthorizationCode, OAuthClient, OAuthConsent, RefreshToken
 from cloudcx.oauth.revocation import Kind, consent_key
 
 
 async def find(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: OAuthClient
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: AnyClient
 ) -> OAuthConsent | None:
     return await session.scalar(
         select(OAuthConsent).where(
@@ -44,7 +45,7 @@ async def record(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     user_id: uuid.UUID,
-    client: OAuthClient,
+    client: AnyClient,
     scopes: Iterable[str],
 ) -> OAuthConsent:
     """Create or widen the user's grant to ``client``; marks it used now.
@@ -64,7 +65,7 @@ async def record(
 
 
 def _insert_once(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: OAuthClient
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: AnyClient
 ) -> Insert:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -83,7 +84,7 @@ def _insert_once(
 
 
 async def touch(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: OAuthClient
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: AnyClient
 ) -> None:
     """Record that the app used its access (the Connected apps "last used")."""
     consent = await find(session, tenant_id, user_id, client)
@@ -116,7 +117,7 @@ async def connected_apps(
     ]
 
 
-async def count_for_client(session: AsyncSession, client: OAuthClient) -> int:
+async def count_for_client(session: AsyncSession, client: AnyClient) -> int:
     total = await session.scalar(
         select(func.count()).select_from(OAuthConsent).where(OAuthConsent.client_pk == client.id)
     )
@@ -155,7 +156,7 @@ async def revoke(
     return client
 
 
-async def revoke_client_tokens(session: AsyncSession, client: OAuthClient) -> None:
+async def revoke_client_tokens(session: AsyncSession, client: AnyClient) -> None:
     """Every token of a client ends at once (disable, delete, "Revoke all tokens")."""
     await _forget_tokens(session, client, None)
     await revocation.revoke(session, client.tenant_id, Kind.CLIENT, client.client_id)
@@ -176,7 +177,7 @@ async def forget_user_tokens(
 
 
 async def _forget_tokens(
-    session: AsyncSession, client: OAuthClient, user_id: uuid.UUID | None
+    session: AsyncSession, client: AnyClient, user_id: uuid.UUID | None
 ) -> None:
     """Delete refresh tokens and unused codes; access tokens need a revocation row."""
     for model in (RefreshToken, AuthorizationCode):

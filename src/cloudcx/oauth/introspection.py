@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth import clients, presented, refresh_tokens
+from cloudcx.oauth.clients import ClientInfo
 from cloudcx.oauth.errors import NO_STORE
 from cloudcx.oauth.forms import client_credentials, read_form
-from cloudcx.oauth.models import OAuthClient, RefreshToken
+from cloudcx.oauth.models import RefreshToken
 from cloudcx.oauth.tokens import AccessToken
 
 router = APIRouter(tags=["OAuth 2.0"])
@@ -40,13 +41,19 @@ async def introspect_endpoint(
     — and here also for other tenants' tokens and for tokens issued to another
     client, so introspection cannot be used to probe tokens one does not hold."""
     form = await read_form(request)
-    client = await clients.authenticate(session, tenant.id, client_credentials(request, form))
+    client = await clients.authenticate(
+        platform.clients, tenant.id, client_credentials(request, form)
+    )
     value = form.require("token")
     body = INACTIVE
     for kind in presented.search_order(form.get("token_type_hint")):
         if kind == presented.ACCESS_TOKEN:
             access = presented.access_token(
-                platform.keys, value, tenant, platform.revocations.is_revoked
+                platform.keys,
+                value,
+                tenant,
+                platform.revocations.is_revoked,
+                platform.verified_tokens,
             )
             if access is not None and access.client_id == client.client_id:
                 body = _access_claims(access)
@@ -65,7 +72,7 @@ def _access_claims(token: AccessToken) -> dict[str, Any]:
     return {"active": True, "token_type": "Bearer", **claims}
 
 
-def _refresh_claims(row: RefreshToken, client: OAuthClient, issuer: str) -> dict[str, Any]:
+def _refresh_claims(row: RefreshToken, client: ClientInfo, issuer: str) -> dict[str, Any]:
     return {
         "active": True,
         "token_type": "refresh_token",

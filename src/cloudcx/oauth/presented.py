@@ -31,11 +31,12 @@ def access_token(
     value: str,
     tenant: TenantInfo,
     is_revoked: Callable[[AccessToken], bool] | None = None,
+    cache: tokens.VerifiedCache | None = None,
 ) -> AccessToken | None:
     """The verified access token, or None (malformed, expired, other tenant, revoked)."""
     if len(value) > MAX_TOKEN_LENGTH or value.count(".") != 2:
         return None
     try:
-        return tokens.verify(keys, value, tenant, is_revoked)
+        return tokens.verify(keys, value, tenant, is_revoked, cache)
     except InvalidTokenError:
         return None

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.core import secrets
 from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
-from cloudcx.oauth.models import OAuthClient, RefreshToken
+from cloudcx.oauth.clients import AnyClient
+from cloudcx.oauth.models import RefreshToken
 from cloudcx.oauth.revocation import Kind
 
 log = logging.getLogger("cloudcx.oauth")
@@ -26,13 +27,13 @@ PREFIX = "cxr_"
 MAX_LENGTH = 128
 
 
-def lifetime(client: OAuthClient, default: int) -> int:
+def lifetime(client: AnyClient, default: int) -> int:
     return client.refresh_token_ttl or default
 
 
 async def issue(
     session: AsyncSession,
-    client: OAuthClient,
+    client: AnyClient,
     user_id: uuid.UUID,
     scope: str,
     family_id: uuid.UUID,

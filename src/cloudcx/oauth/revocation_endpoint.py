@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.deps import PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth import clients, presented, refresh_tokens, revocation
+from cloudcx.oauth.clients import ClientInfo
 from cloudcx.oauth.errors import NO_STORE, UnsupportedTokenTypeError
 from cloudcx.oauth.forms import client_credentials, read_form
-from cloudcx.oauth.models import OAuthClient
 from cloudcx.oauth.revocation import Kind
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
@@ -37,7 +37,9 @@ async def revoke_endpoint(
     token." A token of another client is left alone and answered the same way,
     so the endpoint never tells whether someone else's token exists."""
     form = await read_form(request)
-    client = await clients.authenticate(session, tenant.id, client_credentials(request, form))
+    client = await clients.authenticate(
+        platform.clients, tenant.id, client_credentials(request, form)
+    )
     value = form.require("token")
     hint = form.get("token_type_hint")
     if hint is not None and hint not in presented.HINTS:
@@ -51,7 +53,7 @@ async def revoke_endpoint(
 
 
 async def _revoke_refresh(
-    session: AsyncSession, platform: Platform, tenant: TenantInfo, client: OAuthClient, value: str
+    session: AsyncSession, platform: Platform, tenant: TenantInfo, client: ClientInfo, value: str
 ) -> bool:
     """§2.1: revoking a refresh token also ends the access tokens issued from it."""
     row = await refresh_tokens.find(session, tenant.id, value)
@@ -62,7 +64,7 @@ async def _revoke_refresh(
 
 
 async def _revoke_access(
-    session: AsyncSession, platform: Platform, tenant: TenantInfo, client: OAuthClient, value: str
+    session: AsyncSession, platform: Platform, tenant: TenantInfo, client: ClientInfo, value: str
 ) -> bool:
     """A JWT cannot be recalled, so its ``jti`` joins the revocation set that every
     process checks on every API request."""

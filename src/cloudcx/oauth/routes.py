@@ -43,7 +43,9 @@ async def token_endpoint(
 ) -> Response:
     form = request.state.oauth_form = await read_form(request)
     grant_cls = grant_for(form.require("grant_type"))
-    client = await clients.authenticate(session, tenant.id, client_credentials(request, form))
+    client = await clients.authenticate(
+        platform.clients, tenant.id, client_credentials(request, form)
+    )
     request.state.oauth_client = client
     grant = grant_cls(
         TokenContext(

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.accounts.models import User
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth import tokens
+from cloudcx.oauth.clients import AnyClient, ClientInfo
 from cloudcx.oauth.errors import InvalidScopeError, UnauthorizedClientError
 from cloudcx.oauth.forms import OAuthForm
-from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 
@@ -31,7 +31,7 @@ class TokenContext:
     session: AsyncSession
     tenant: TenantInfo
     issuer: str
-    client: OAuthClient
+    client: ClientInfo
     form: OAuthForm
     client_ip: str
     user_agent: str
@@ -47,7 +47,7 @@ class Grant(Protocol):
     async def issue(self) -> dict[str, Any]: ...
 
 
-def require_grant_allowed(client: OAuthClient, grant_type: str) -> None:
+def require_grant_allowed(client: AnyClient, grant_type: str) -> None:
     """RFC 6749 §5.2 ``unauthorized_client``: the client may not use this grant."""
     if grant_type not in client.grant_types:
         raise UnauthorizedClientError(f"This client is not allowed to use the {grant_type} grant.")

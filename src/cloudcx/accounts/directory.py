@@ -1,0 +1,59 @@
+"""Users as the API's hot paths see them: cached, immutable, never stale for long.
+
+A bearer request needs its user's current state (active, role, name) without a
+database query (DESIGN.md §8). ``UserDirectory`` keeps a copy per process; the
+change feed drops it the moment this process commits a change to the user, and
+every other process re-reads it within the cache's ``ttl`` (the revocation
+delay). No password hash is kept here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloudcx.accounts import service
+from cloudcx.accounts.models import Role, User
+from cloudcx.core.cache import RecordCache
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserInfo:
+        return cls(
+            id=user.id,
+            tenant_id=user.tenant_id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            is_active=user.is_active,
+        )
+
+
+class UserDirectory:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
+        self._sessionmaker = sessionmaker
+        self.cache: RecordCache[tuple[uuid.UUID, uuid.UUID], UserInfo] = RecordCache(ttl)
+
+    async def get(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> UserInfo | None:
+        """The user of this tenant, or None (another tenant's user is unknown here)."""
+
+        async def load() -> UserInfo | None:
+            async with self._sessionmaker() as session:
+                found = await service.get_user(session, tenant_id, user_id)
+                return UserInfo.of(found) if found is not None else None
+
+        return await self.cache.get((tenant_id, user_id), load)
+
+    def changed(self, user: User) -> None:
+        self.cache.invalidate((user.tenant_id, user.id))
