@@ -81,9 +81,10 @@ async def app(platform: Platform) -> AsyncIterator[FastAPI]:
 
 
 @pytest_asyncio.fixture(autouse=True)
-async def _clean_database(engine: AsyncEngine) -> AsyncIterator[None]:
+async def _clean_database(engine: AsyncEngine, platform: Platform) -> AsyncIterator[None]:
     """Every test starts from empty tables (signing keys survive: they are platform-wide)."""
     yield
+    await platform.audit.flush()  # nothing queued by this test is written into the next
     async with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             if table.name != SigningKey.__tablename__:

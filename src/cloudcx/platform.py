@@ -21,6 +21,8 @@ from cloudcx import changes
 from cloudcx.accounts.directory import UserDirectory
 from cloudcx.accounts.models import User
 from cloudcx.audit import retention as audit_retention
+from cloudcx.audit import writer as audit_writer
+from cloudcx.audit.writer import AuditWriter
 from cloudcx.config import Settings
 from cloudcx.core.passwords import Passwords
 from cloudcx.db import create_engine, create_sessionmaker
@@ -51,6 +53,7 @@ class Platform:
     clients: ClientDirectory
     users: UserDirectory
     changes: changes.ChangeFeed
+    audit: AuditWriter
     verified_tokens: VerifiedCache = field(default_factory=VerifiedCache)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -75,6 +78,7 @@ class Platform:
             clients=ClientDirectory(maker, record_ttl),
             users=UserDirectory(maker, record_ttl),
             changes=changes.ChangeFeed(),
+            audit=AuditWriter(maker),
         )
         platform._watch_changes(session_class)
         return platform
@@ -106,6 +110,7 @@ class Platform:
         self._every("keys", max(settings.cache_ttl, 1.0), self.keys.refresh)
         # Mirror new revocations so every process refuses them within a second.
         self._every("revocations", settings.revocation_poll_interval, self.revocations.refresh)
+        self._every("audit-writer", audit_writer.INTERVAL, self.audit.flush)
         self._every("housekeeping", housekeeping.INTERVAL, self._housekeeping)
         self._every(
             "audit-retention",
@@ -153,5 +158,6 @@ class Platform:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.audit.flush()
         if dispose_engine:
             await self.engine.dispose()

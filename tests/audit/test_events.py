@@ -13,6 +13,7 @@ from cloudcx.accounts.models import User
 from cloudcx.audit.models import AuditEvent
 from cloudcx.audit.service import REDACTED, Action, Actor, clean, record
 from cloudcx.oauth.models import OAuthClient
+from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests import helpers
 
@@ -65,7 +66,11 @@ async def test_record_is_written_with_the_callers_commit(
 
 
 async def test_token_issued_and_refused(
-    http: httpx.AsyncClient, db: AsyncSession, admin: User, oauth_client: OAuthClient
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    platform: Platform,
+    admin: User,
+    oauth_client: OAuthClient,
 ) -> None:
     await helpers.password_token(http, oauth_client.client_id, admin.email)
     await http.post(
@@ -79,6 +84,8 @@ async def test_token_issued_and_refused(
         headers={"User-Agent": "sync-bot/1.0"},
     )
     await http.post("/oauth/token", data={"grant_type": "password", "client_id": "nope"})
+    # Token events are queued and written in batches, off the request path.
+    await platform.audit.flush()
     issued, refused, unknown = await events(db)
     assert (issued.action, issued.actor_id, issued.target_id) == (
         Action.TOKEN_ISSUED,

@@ -12,9 +12,9 @@ from cloudcx.accounts import service as accounts
 from cloudcx.api.auth import require_scope
 from cloudcx.api.openapi import problems
 from cloudcx.api.problems import Problem
-from cloudcx.audit.queries import MAX_PAGE, Filters, list_events
+from cloudcx.audit.queries import MAX_PAGE, Filters, Position, list_events
 from cloudcx.audit.schemas import AuditEventList, AuditEventPublic
-from cloudcx.deps import SessionDep, TenantDep
+from cloudcx.deps import PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["Audit log"])
@@ -35,21 +35,23 @@ AuditReader = Annotated[AccessToken, Depends(require_scope("audit:read"))]
 )
 async def list_audit_events(
     token: AuditReader,
+    platform: PlatformDep,
     session: SessionDep,
     tenant: TenantDep,
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=320)] = None,
     since: Annotated[datetime | None, Query(description="Events at or after (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Events before (ISO 8601).")] = None,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}_[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> AuditEventList:
     await _require_admin(session, tenant.id, token)
+    await platform.audit.flush()  # this process's queued events are read too
     page = await list_events(
         session,
         tenant.id,
         Filters(action=action, actor=actor, since=_aware(since), until=_aware(until)),
-        before=int(cursor) if cursor else None,
+        before=Position.parse(cursor),
         limit=limit,
     )
     return AuditEventList(

@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from cloudcx.audit.queries import Filters, list_events
+from cloudcx.audit.queries import Filters, Position, list_events
 from cloudcx.audit.service import Action
 from cloudcx.console.web import ConsoleDep
-from cloudcx.deps import SessionDep
+from cloudcx.deps import SessionDep, platform_of
 
 router = APIRouter(prefix="/settings/security/audit-log", include_in_schema=False)
 
@@ -27,12 +27,6 @@ def _day(value: str | None) -> date | None:
 
 def _start_of(day: date | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC) if day else None
-
-
-def _cursor(value: str | None) -> int | None:
-    if value and value.isdigit() and len(value) <= 19:
-        return int(value)
-    return None
 
 
 @router.get("")
@@ -55,8 +49,9 @@ async def audit_log(
         since=_start_of(since_day),
         until=_start_of(until_day + timedelta(days=1)) if until_day else None,
     )
+    await platform_of(cx.request).audit.flush()  # this process's queued events are listed too
     page = await list_events(
-        session, cx.tenant.id, filters, before=_cursor(before), limit=PAGE_SIZE
+        session, cx.tenant.id, filters, before=Position.parse(before), limit=PAGE_SIZE
     )
     kept = {
         "action": action,
@@ -65,7 +60,9 @@ async def audit_log(
         "until": until_day.isoformat() if until_day else "",
     }
     query = {k: v for k, v in kept.items() if v}
-    older = f"?{urlencode({**query, 'before': page.next_before})}" if page.next_before else None
+    older = (
+        f"?{urlencode({**query, 'before': str(page.next_before)})}" if page.next_before else None
+    )
     first = f"?{urlencode(query)}" if before else None
     return cx.render(
         "audit/list.html",

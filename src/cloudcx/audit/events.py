@@ -21,7 +21,6 @@ from cloudcx.audit.service import (
     Target,
     looks_like_email,
     record,
-    record_now,
 )
 from cloudcx.oauth.clients import ClientInfo
 from cloudcx.oauth.errors import OAuthError
@@ -63,8 +62,7 @@ async def signin_failed(platform: Platform, request: Request, login: str, reason
     tenant = _tenant(request)
     if tenant is None:
         return
-    await record_now(
-        platform.sessionmaker,
+    await platform.audit.add_now(
         tenant_id=tenant.id,
         action=Action.SIGNIN_FAILURE,
         actor=Actor.anonymous(login),
@@ -73,14 +71,13 @@ async def signin_failed(platform: Platform, request: Request, login: str, reason
     )
 
 
-async def token_issued(session: AsyncSession, request: Request, grant: Any) -> None:
-    """Called by the token endpoint just before it commits the grant's work."""
+def token_issued(platform: Platform, request: Request, grant: Any) -> None:
+    """Called by the token endpoint once the grant's work has committed."""
     tenant, client = _tenant(request), getattr(request.state, "oauth_client", None)
     if tenant is None or not isinstance(client, ClientInfo):
         return
     user = getattr(grant, "user", None)
-    await record(
-        session,
+    platform.audit.add(
         tenant_id=tenant.id,
         action=Action.TOKEN_ISSUED,
         actor=Actor.of_client(client.client_id, client.client_name),
@@ -90,7 +87,7 @@ async def token_issued(session: AsyncSession, request: Request, grant: Any) -> N
     )
 
 
-async def token_refused(request: Request, exc: OAuthError) -> None:
+def token_refused(request: Request, exc: OAuthError) -> None:
     tenant = _tenant(request)
     if tenant is None or request.url.path != TOKEN_PATH:
         return
@@ -99,8 +96,8 @@ async def token_refused(request: Request, exc: OAuthError) -> None:
     client = getattr(request.state, "oauth_client", None)
     client_id = client.client_id if isinstance(client, ClientInfo) else params.get("client_id", "")
     login = params.get("username") or params.get("email") or ""
-    await record_now(
-        request.app.state.platform.sessionmaker,
+    platform: Platform = request.app.state.platform
+    platform.audit.add(
         tenant_id=tenant.id,
         action=Action.TOKEN_REFUSED,
         actor=Actor.of_client(client_id) if client_id else Actor.anonymous(),
@@ -120,7 +117,7 @@ def audited(handler: Any) -> Any:
 
     async def handle(request: Request, exc: Exception) -> Response:
         if isinstance(exc, OAuthError):
-            await token_refused(request, exc)
+            token_refused(request, exc)
         response: Response = await handler(request, exc)
         return response
 

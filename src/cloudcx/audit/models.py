@@ -16,14 +16,15 @@ _ID = BigInteger().with_variant(Integer(), "sqlite")
 class AuditEvent(Base):
     """One security-relevant event of one tenant.
 
-    The id increases with time, so pages are read newest first by id. Nothing
+    Pages are read newest first by (time, id). Nothing
     secret is ever stored: ``details`` goes through ``audit.service.clean``.
     """
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        Index("ix_audit_events_tenant_id_desc", "tenant_id", "id"),
-        Index("ix_audit_events_tenant_action", "tenant_id", "action", "id"),
+        # The log reads newest first by time (audit.queries), per tenant and action.
+        Index("ix_audit_events_tenant_time", "tenant_id", "time", "id"),
+        Index("ix_audit_events_tenant_action_time", "tenant_id", "action", "time", "id"),
         Index("ix_audit_events_time", "time"),
     )
 

@@ -1,4 +1,4 @@
-"""Recording audit events: ``record()`` inside a transaction, ``record_now()`` beside one.
+"""Recording audit events: ``record()`` inside a transaction; ``audit.writer`` beside one.
 
 Every domain calls ``record()`` with the same few words — an ``Action``, an
 ``Actor``, an optional ``Target`` and the request's ``Origin`` — so the log
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from cloudcx.accounts.models import User
 from cloudcx.audit.models import AuditEvent
+from cloudcx.db import utcnow
 
 log = logging.getLogger("cloudcx.audit")
 
@@ -136,6 +137,34 @@ def _is_secret_name(name: str) -> bool:
     return lowered == "code" or any(word in lowered for word in _SECRET_WORDS)
 
 
+def values(
+    *,
+    tenant_id: uuid.UUID,
+    action: str,
+    actor: Actor,
+    target: Target | None = None,
+    origin: Origin | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of one event, bounded to their sizes and with secrets redacted."""
+    target = target or Target("")
+    origin = origin or Origin()
+    return {
+        "tenant_id": tenant_id,
+        "time": utcnow(),
+        "action": str(action)[:64],
+        "actor_type": actor.type[:16],
+        "actor_id": actor.id[:64],
+        "actor_label": actor.label[:320],
+        "target_type": target.type[:32],
+        "target_id": target.id[:128],
+        "target_label": target.label[:320],
+        "ip": origin.ip[:64],
+        "user_agent": origin.user_agent[:300],
+        "details": clean(dict(details or {})),
+    }
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -146,34 +175,17 @@ async def record(
     origin: Origin | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an event to ``session``; it is written when the caller commits,
-    so an action and its audit record succeed or fail together."""
-    target = target or Target("")
-    origin = origin or Origin()
-    event = AuditEvent(
-        tenant_id=tenant_id,
-        action=str(action)[:64],
-        actor_type=actor.type[:16],
-        actor_id=actor.id[:64],
-        actor_label=actor.label[:320],
-        target_type=target.type[:32],
-        target_id=target.id[:128],
-        target_label=target.label[:320],
-        ip=origin.ip[:64],
-        user_agent=origin.user_agent[:300],
-        details=clean(dict(details or {})),
+    """Add an event to ``session``; it is written when the caller commits, so an
+    action and its audit record succeed or fail together."""
+    row = AuditEvent(
+        **values(
+            tenant_id=tenant_id,
+            action=action,
+            actor=actor,
+            target=target,
+            origin=origin,
+            details=details,
+        )
     )
-    session.add(event)
-    return event
-
-
-async def record_now(sessionmaker: async_sessionmaker[AsyncSession], **event: Any) -> None:
-    """Write an event in its own transaction: for refusals, whose request
-    transaction is rolled back. A failure to write is logged, never raised,
-    so an audit hiccup cannot turn a clean refusal into a server error."""
-    try:
-        async with sessionmaker() as session:
-            await record(session, **event)
-            await session.commit()
-    except Exception:
-        log.exception("could not record audit event %s", event.get("action"))
+    session.add(row)
+    return row

@@ -61,8 +61,8 @@ async def token_endpoint(
     )
     await grant.validate()
     body = await grant.issue()
-    await audit_events.token_issued(session, request, grant)
     await session.commit()
+    audit_events.token_issued(platform, request, grant)
     return OrjsonResponse(body, headers=NO_STORE)
 
 
