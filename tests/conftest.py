@@ -51,8 +51,9 @@ def settings(test_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         argon2_time_cost=1,
         argon2_memory_kib=64,
         argon2_parallelism=1,
-        # Tests create tenants and use them at once: no per-process cache.
-        cache_ttl=0,
+        # Caches on as in production: tenants, clients and users made through the
+        # platform's sessions are seen at once (the change feed).
+        cache_ttl=5,
         redis_url=None,
     )
 

@@ -17,7 +17,7 @@ from cloudcx.accounts import api as users_api
 from cloudcx.api import docs, me, openapi
 from cloudcx.api import errors as api_errors
 from cloudcx.api.problems import Problem
-from cloudcx.api.ratelimit import RateLimiter, RateLimitHeadersMiddleware
+from cloudcx.api.ratelimit import RateLimiter
 from cloudcx.apikeys import console as console_api_keys
 from cloudcx.audit import api as audit_api
 from cloudcx.audit import console as audit_console
@@ -47,17 +47,18 @@ from cloudcx.tickets import messages as messages_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
+# Requests are matched against routers in this order: the busiest come first.
 ROUTERS = (
-    oauth_routes.router,
-    authorize_endpoint.router,
-    revocation_endpoint.router,
-    introspection.router,
-    metadata.router,
     me.router,
     tickets_api.router,
     messages_api.router,
     contacts_api.router,
     users_api.router,
+    oauth_routes.router,
+    introspection.router,
+    revocation_endpoint.router,
+    authorize_endpoint.router,
+    metadata.router,
     docs.router,
     console_auth.router,
     console_oauth_clients.router,
@@ -103,7 +104,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     openapi.install(app)
     _add_handlers(app)
     app.add_middleware(BodyLimitMiddleware, settings=platform.settings)
-    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

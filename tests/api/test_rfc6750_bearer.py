@@ -132,7 +132,7 @@ async def test_bearer_check_makes_no_database_query(
 
     event.listen(platform.engine.sync_engine, "before_cursor_execute", count)
     try:
-        verified = await current_token(request, None, None, None)
+        verified = await current_token(request)
     finally:
         event.remove(platform.engine.sync_engine, "before_cursor_execute", count)
     assert verified.user_id == admin.id

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import (
-    HTTPAuthorizationCredentials,
     HTTPBearer,
     OAuth2AuthorizationCodeBearer,
     OAuth2PasswordBearer,
@@ -27,7 +26,6 @@ from cloudcx.oauth.tokens import AccessToken
 REALM = "CloudCX API"
 
 # Declares the guide's password flow in OpenAPI, so /docs' Authorize button works.
-# auto_error=False: the 401 is ours to shape (RFC 6750 §3), not FastAPI's.
 oauth2_password = OAuth2PasswordBearer(
     tokenUrl="/oauth/token",
     auto_error=False,
@@ -52,12 +50,13 @@ api_key = HTTPBearer(
 )
 
 
-async def current_token(
-    request: Request,
-    _: Annotated[str | None, Depends(oauth2_password)],
-    __: Annotated[str | None, Depends(oauth2_code)],
-    ___: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key)],
-) -> AccessToken:
+# The ways to authenticate, as OpenAPI names them; every /api/v1 operation accepts
+# each (api.openapi declares them). They are not request dependencies: FastAPI
+# would run all three on every request only to document them.
+SECURITY_SCHEMES = (oauth2_password, oauth2_code, api_key)
+
+
+async def current_token(request: Request) -> AccessToken:
     header = request.headers.get("authorization")
     if not header:
         raise MissingTokenError("Authentication is required.")

@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloudcx.api import openapi_docs
+from cloudcx.api.auth import SECURITY_SCHEMES
 from cloudcx.api.problems import PROBLEM_MEDIA_TYPE
 
 
@@ -32,6 +33,7 @@ class ProblemDetail(BaseModel):
 
 
 PROBLEM_REF = "#/components/schemas/ProblemDetail"
+API_PREFIX = "/api/v1/"
 _TEXT = {
     304: "Not modified: the `If-None-Match` ETag is current.",
     401: "Missing, invalid, expired or revoked credentials (RFC 6750 `WWW-Authenticate`).",
@@ -107,6 +109,20 @@ TAGS = [
 ]
 
 
+def _declare_security(schema: dict[str, Any]) -> None:
+    """Every API operation takes any of the bearer credentials (DESIGN.md §5)."""
+    components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    for scheme in SECURITY_SCHEMES:
+        components[scheme.scheme_name] = scheme.model.model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+    requirement: list[dict[str, list[str]]] = [{s.scheme_name: []} for s in SECURITY_SCHEMES]
+    for path, item in schema.get("paths", {}).items():
+        if path.startswith(API_PREFIX):
+            for op in item.values():
+                op["security"] = list(requirement)
+
+
 def install(app: FastAPI) -> None:
     """Generate the document once, with error bodies only as ``application/problem+json``.
 
@@ -130,6 +146,7 @@ def install(app: FastAPI) -> None:
                         content = response.get("content", {})
                         if PROBLEM_MEDIA_TYPE in content:
                             content.pop("application/json", None)
+            _declare_security(schema)
             openapi_docs.improve(schema)
             app.openapi_schema = schema
         return app.openapi_schema

@@ -17,16 +17,13 @@ from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudcx.api.auth import CurrentToken
 from cloudcx.api.problems import Problem
 from cloudcx.config import Settings
+from cloudcx.core.headers import EXTRA_HEADERS
 
 log = logging.getLogger("cloudcx.api")
-
-STATE_KEY = "ratelimit_headers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +85,8 @@ async def rate_limit(request: Request, token: CurrentToken) -> None:
     limiter: RateLimiter = request.app.state.ratelimiter
     verdict = await limiter.hit(caller_key(token))
     headers = verdict.headers()
-    setattr(request.state, STATE_KEY, headers)
+    # Sent on every answer to this request, errors included (core.headers).
+    setattr(request.state, EXTRA_HEADERS, headers)
     if not verdict.allowed:
         raise Problem(
             429,
@@ -96,26 +94,3 @@ async def rate_limit(request: Request, token: CurrentToken) -> None:
             f"{limiter.item.get_expiry()} seconds. Retry after {verdict.reset_in} seconds.",
             headers={**headers, "Retry-After": str(verdict.reset_in)},
         )
-
-
-class RateLimitHeadersMiddleware:
-    """Adds the caller's ``RateLimit-*`` headers to every API answer, errors included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                extra = scope.get("state", {}).get(STATE_KEY)
-                if extra:
-                    headers = MutableHeaders(scope=message)
-                    for name, value in extra.items():
-                        headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

@@ -30,6 +30,9 @@ DOCS_CSP = (
     "object-src 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+# ``request.state`` key: headers a handler wants on its answer whatever it turns
+# out to be, an error page included (the API's ``RateLimit-*``).
+EXTRA_HEADERS = "response_headers"
 
 
 class SecurityHeadersMiddleware:
@@ -46,8 +49,11 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 # Read now, not before the call: the scheme a trusted proxy
                 # forwarded is known only once the tenant middleware has run.
-                https = scope.get("state", {}).get("scheme", scope.get("scheme")) == "https"
+                state = scope.get("state", {})
+                https = state.get("scheme", scope.get("scheme")) == "https"
                 headers = MutableHeaders(scope=message)
+                for name, value in state.get(EXTRA_HEADERS, {}).items():
+                    headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", csp)
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("X-Content-Type-Options", "nosniff")
