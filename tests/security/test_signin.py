@@ -14,12 +14,14 @@ import pytest
 from fastapi import FastAPI
 from limits.aio.storage import Storage
 from limits.storage import storage_from_string
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from cloudcx.security.throttle import Throttle, ThrottlePolicy
 from tests import helpers
+from tests.password_hashes import OTHER_COSTS, Cost, store_hash
 from tests.security.conftest import CountingHasher, FakeClock
 
 ATTACKER_IP = "203.0.113.7"  # the `http` fixture's address
@@ -268,3 +270,19 @@ async def test_unreachable_counters_refuse_instead_of_failing(
     assert response.headers["Retry-After"] == "5"
     page = await helpers.login(http, admin.email)
     assert page.status_code == 429
+
+
+@pytest.mark.parametrize("cost", OTHER_COSTS)
+async def test_a_sign_in_that_rehashes_verifies_the_password_once(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    admin: User,
+    oauth_client: OAuthClient,
+    argon2_counter: CountingHasher,
+    cost: Cost,
+) -> None:
+    """The new hash is computed from the password just verified, not checked again."""
+    old = await store_hash(db, admin, cost)
+    response = await guess(http, oauth_client.client_id, admin.email, helpers.PASSWORD)
+    assert response.status_code == 200
+    assert argon2_counter.verified_hashes == [old]
