@@ -42,12 +42,15 @@ async def authenticate(
     login: str,
     password: str,
     ip: str,
+    rehash: bool = True,
 ) -> Attempt:
     """The user if the password is right and the attempt allowed.
 
     Raises ``TooManyAttempts`` (answer 429 + ``Retry-After``) when this address
     must wait; an account locked by failures from everywhere comes back as a
-    plain failure, indistinguishable from a wrong password.
+    plain failure, indistinguishable from a wrong password. A success brings
+    the stored hash to the configured cost unless ``rehash`` is False (see
+    ``accounts.service.authenticate``); the caller's commit saves it.
     """
     throttle = platform.throttle
     async with throttle.serialized(tenant, login, ip):
@@ -62,7 +65,12 @@ async def authenticate(
             log.exception("sign-in throttle unavailable")
             raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
         user = await accounts.authenticate(
-            session, platform.passwords, tenant_id=tenant.id, email=login, password=password
+            session,
+            platform.passwords,
+            tenant_id=tenant.id,
+            email=login,
+            password=password,
+            rehash=rehash,
         )
         await _count(throttle, tenant, login, ip, ok=user is not None)
     return Attempt(user) if user else Attempt(None, BAD_CREDENTIALS)
