@@ -7,6 +7,7 @@ seconds and every count below is exact.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 
 import httpx
@@ -286,3 +287,26 @@ async def test_a_sign_in_that_rehashes_verifies_the_password_once(
     response = await guess(http, oauth_client.client_id, admin.email, helpers.PASSWORD)
     assert response.status_code == 200
     assert argon2_counter.verified_hashes == [old]
+
+
+async def test_right_passwords_at_once_on_one_pair_are_verified_side_by_side(
+    http: httpx.AsyncClient,
+    platform: Platform,
+    admin: User,
+    oauth_client: OAuthClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An application signing one account in from one server is not held to one core."""
+    both_verifying = threading.Barrier(2, timeout=10)
+    real = platform.passwords._hasher
+
+    class MeetingHasher(CountingHasher):
+        def verify(self, stored_hash: str, password: str) -> bool:
+            both_verifying.wait()  # breaks (and the request fails) if run one at a time
+            return super().verify(stored_hash, password)
+
+    monkeypatch.setattr(platform.passwords, "_hasher", MeetingHasher(real))
+    responses = await asyncio.gather(
+        *(guess(http, oauth_client.client_id, admin.email, helpers.PASSWORD) for _ in range(2))
+    )
+    assert [r.status_code for r in responses] == [200, 200]

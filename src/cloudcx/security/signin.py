@@ -53,26 +53,30 @@ async def authenticate(
     ``accounts.service.authenticate``); the caller's commit saves it.
     """
     throttle = platform.throttle
-    async with throttle.serialized(tenant, login, ip):
+
+    async def check() -> int:
         try:
-            await throttle.check(tenant, login, ip)
-        except AccountLocked:
-            return Attempt(None, ACCOUNT_LOCKED)
-        except TooManyAttempts:
+            return await throttle.check(tenant, login, ip)
+        except (AccountLocked, TooManyAttempts):
             raise
         except Exception:
             # Counters unreachable (Redis down): refuse rather than guess unchecked.
             log.exception("sign-in throttle unavailable")
             raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
-        user = await accounts.authenticate(
-            session,
-            platform.passwords,
-            tenant_id=tenant.id,
-            email=login,
-            password=password,
-            rehash=rehash,
-        )
-        await _count(throttle, tenant, login, ip, ok=user is not None)
+
+    try:
+        async with throttle.attempt(tenant, login, ip, check):
+            user = await accounts.authenticate(
+                session,
+                platform.passwords,
+                tenant_id=tenant.id,
+                email=login,
+                password=password,
+                rehash=rehash,
+            )
+            await _count(throttle, tenant, login, ip, ok=user is not None)
+    except AccountLocked:
+        return Attempt(None, ACCOUNT_LOCKED)
     return Attempt(user) if user else Attempt(None, BAD_CREDENTIALS)
 
 
