@@ -3,7 +3,7 @@
 Usage:  .venv/bin/python bench/run.py [--seconds 10] [--concurrency 32]
 
 1. In-process: bearer verification (signature + revocation, no database) and
-   one argon2id verification at production cost.
+   one argon2id verification at the configured cost.
 2. Over HTTP against a real ``cloudcx serve`` process on a free port with a
    temporary SQLite database: the token endpoint (password grant) and an API
    request (``GET /api/v1/tickets``) under concurrent load.
@@ -80,10 +80,18 @@ def bench_verify(n: int = 20_000, cached: bool = False) -> float:
         return asyncio.run(run(tmp, url))
 
 
+def argon2_cost() -> tuple[int, int, int]:
+    """The cost a server started here would use: the defaults unless CLOUDCX_ARGON2_* say."""
+    from cloudcx.config import Settings
+
+    settings = Settings()
+    return settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+
+
 def bench_argon2() -> float:
     from cloudcx.core.passwords import Passwords
 
-    passwords = Passwords(3, 65536, 4)  # the production defaults
+    passwords = Passwords(*argon2_cost())
     stored = passwords.hash(PASSWORD)
     started = time.perf_counter()
     for _ in range(10):
@@ -227,7 +235,11 @@ def main() -> None:
     args = parser.parse_args()
     print(f"bearer verification, first use: {bench_verify():.1f} µs/op (RS256 signature)")
     print(f"bearer verification, token seen before: {bench_verify(cached=True):.1f} µs/op")
-    print(f"argon2id verification (t=3, m=64 MiB, p=4): {bench_argon2():.1f} ms/op")
+    time_cost, memory_kib, parallelism = argon2_cost()
+    print(
+        f"argon2id verification (t={time_cost}, m={memory_kib} KiB, p={parallelism}): "
+        f"{bench_argon2():.1f} ms/op"
+    )
     results = http_benchmarks(args.seconds, args.concurrency, args.workers, args.database_url)
     for name, r in results.items():
         print(

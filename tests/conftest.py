@@ -47,7 +47,7 @@ def settings(test_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         database_url=test_db_url,
         secret_key=TEST_SECRET,
         var_dir=Path(tmp_path_factory.mktemp("var")),
-        # Cheap hashing keeps the suite fast; production uses argon2-cffi's defaults.
+        # Cheap hashing keeps the suite fast; deployments use Settings' OWASP defaults.
         argon2_time_cost=1,
         argon2_memory_kib=64,
         argon2_parallelism=1,

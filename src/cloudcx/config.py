@@ -40,10 +40,15 @@ class Settings(BaseSettings):
     session_ttl: int = Field(default=12 * 3600, ge=300)
     signing_alg: Literal["RS256", "ES256", "PS256"] = "RS256"
 
-    # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
-    argon2_time_cost: int = Field(default=3, ge=1)
-    argon2_memory_kib: int = Field(default=65536, ge=8)
-    argon2_parallelism: int = Field(default=4, ge=1)
+    # argon2id cost: the minimum configuration of the OWASP Password Storage
+    # Cheat Sheet ("19 MiB of memory, an iteration count of 2, and 1 degree of
+    # parallelism"). With one lane a hash keeps one core busy, so a server
+    # verifies as many passwords at once as it has cores. A stored hash of
+    # another cost is rehashed at its user's next sign-in (accounts/service.py).
+    # https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19456, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
 
     # Addresses whose X-Forwarded-* headers are believed (comma separated IPs).
     trusted_proxies: str = ""

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
+from cloudcx.config import Settings
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from tests import helpers
+from tests.password_hashes import (
+    OTHER_COSTS,
+    Cost,
+    configured_cost,
+    cost_of,
+    store_hash,
+    stored_hash,
+)
 
 NEW_PASSWORD = "another-Long-passphrase-42"
 
@@ -142,3 +152,32 @@ async def test_account_link_in_the_navigation(http: httpx.AsyncClient, agent: Us
     await helpers.login(http, agent.email)
     home = await http.get("/")
     assert 'href="/account/security"' in home.text
+
+
+@pytest.mark.parametrize("cost", OTHER_COSTS)
+async def test_password_change_hashes_only_the_new_password(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    settings: Settings,
+    platform: Platform,
+    agent: User,
+    cost: Cost,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The current password's hash is about to be replaced: rehashing it is waste."""
+    await helpers.login(http, agent.email)
+    await store_hash(db, agent, cost)
+    hashed: list[str] = []
+    hash_async = platform.passwords.hash_async
+
+    async def counted(password: str) -> str:
+        hashed.append(password)
+        return await hash_async(password)
+
+    monkeypatch.setattr(platform.passwords, "hash_async", counted)
+    response = await change(http, helpers.PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 303
+    assert hashed == [NEW_PASSWORD]
+    stored = await stored_hash(db, agent)
+    assert cost_of(stored) == configured_cost(settings)
+    assert platform.passwords.verify(stored, NEW_PASSWORD)

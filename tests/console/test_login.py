@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User, WebSession
+from cloudcx.config import Settings
 from cloudcx.console.auth import BAD_LOGIN
 from cloudcx.console.web import SESSION_COOKIE
+from cloudcx.platform import Platform
 from tests.helpers import PASSWORD, csrf_from, login
+from tests.password_hashes import (
+    OTHER_COSTS,
+    Cost,
+    configured_cost,
+    cost_of,
+    store_hash,
+    stored_hash,
+)
 
 
 async def test_sign_in_sets_a_hardened_session_cookie(
@@ -175,3 +185,46 @@ async def test_session_of_another_tenant_is_not_valid_here(
     response = await http.get("/", headers={"Host": "globex.example"})
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("cost", OTHER_COSTS)
+async def test_sign_in_rehashes_to_the_configured_cost(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    settings: Settings,
+    platform: Platform,
+    admin: User,
+    cost: Cost,
+) -> None:
+    old = await store_hash(db, admin, cost)
+    response = await login(http, admin.email)
+    assert response.status_code == 303
+    rehashed = await stored_hash(db, admin)
+    assert rehashed != old
+    assert cost_of(rehashed) == configured_cost(settings)
+    assert platform.passwords.verify(rehashed, PASSWORD)
+    await http.post("/logout", data={"csrf_token": csrf_from((await http.get("/")).text)})
+    assert (await login(http, admin.email)).status_code == 303
+    assert await stored_hash(db, admin) == rehashed
+
+
+@pytest.mark.parametrize("cost", OTHER_COSTS)
+@pytest.mark.parametrize(
+    ("password", "active"),
+    [("wrong-password-123", True), (PASSWORD, False)],
+    ids=["wrong-password", "inactive-user"],
+)
+async def test_failed_sign_in_never_rehashes(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    admin: User,
+    cost: Cost,
+    password: str,
+    active: bool,
+) -> None:
+    old = await store_hash(db, admin, cost)
+    await db.execute(update(User).where(User.id == admin.id).values(is_active=active))
+    await db.commit()
+    response = await login(http, admin.email, password)
+    assert response.status_code == 400
+    assert await stored_hash(db, admin) == old

@@ -7,6 +7,7 @@ seconds and every count below is exact.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 
 import httpx
@@ -14,12 +15,14 @@ import pytest
 from fastapi import FastAPI
 from limits.aio.storage import Storage
 from limits.storage import storage_from_string
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from cloudcx.security.throttle import Throttle, ThrottlePolicy
 from tests import helpers
+from tests.password_hashes import OTHER_COSTS, Cost, store_hash
 from tests.security.conftest import CountingHasher, FakeClock
 
 ATTACKER_IP = "203.0.113.7"  # the `http` fixture's address
@@ -268,3 +271,42 @@ async def test_unreachable_counters_refuse_instead_of_failing(
     assert response.headers["Retry-After"] == "5"
     page = await helpers.login(http, admin.email)
     assert page.status_code == 429
+
+
+@pytest.mark.parametrize("cost", OTHER_COSTS)
+async def test_a_sign_in_that_rehashes_verifies_the_password_once(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    admin: User,
+    oauth_client: OAuthClient,
+    argon2_counter: CountingHasher,
+    cost: Cost,
+) -> None:
+    """The new hash is computed from the password just verified, not checked again."""
+    old = await store_hash(db, admin, cost)
+    response = await guess(http, oauth_client.client_id, admin.email, helpers.PASSWORD)
+    assert response.status_code == 200
+    assert argon2_counter.verified_hashes == [old]
+
+
+async def test_right_passwords_at_once_on_one_pair_are_verified_side_by_side(
+    http: httpx.AsyncClient,
+    platform: Platform,
+    admin: User,
+    oauth_client: OAuthClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An application signing one account in from one server is not held to one core."""
+    both_verifying = threading.Barrier(2, timeout=10)
+    real = platform.passwords._hasher
+
+    class MeetingHasher(CountingHasher):
+        def verify(self, stored_hash: str, password: str) -> bool:
+            both_verifying.wait()  # breaks (and the request fails) if run one at a time
+            return super().verify(stored_hash, password)
+
+    monkeypatch.setattr(platform.passwords, "_hasher", MeetingHasher(real))
+    responses = await asyncio.gather(
+        *(guess(http, oauth_client.client_id, admin.email, helpers.PASSWORD) for _ in range(2))
+    )
+    assert [r.status_code for r in responses] == [200, 200]

@@ -81,16 +81,22 @@ async def authenticate(
     tenant_id: uuid.UUID,
     email: str,
     password: str,
+    rehash: bool = True,
 ) -> User | None:
     """The active user with this email and password, or None.
 
     Unknown emails and inactive users still pay for one argon2 verification, so
     the response time does not tell which accounts exist.
+
+    After a right password, a hash of another cost than the configured one
+    (raised or lowered) is replaced; the caller commits it with the sign-in.
+    Only a success can rehash, so a wrong password costs one verification,
+    always. ``rehash=False`` suits a check whose hash is about to be replaced.
     """
     user = await find_by_email(session, tenant_id, email) if len(email) <= 320 else None
     ok = await passwords.verify_async(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         return None
-    if passwords.needs_rehash(user.password_hash):
+    if rehash and passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash_async(password)
     return user

@@ -44,13 +44,20 @@ async def change_password(
     confirm_password: Secret = "",
 ) -> Response:
     """The current password is checked through the sign-in defence, so a
-    borrowed session cannot be used to guess it."""
+    borrowed session cannot be used to guess it. Its hash is not brought to
+    the configured cost: the new password's hash replaces it."""
     user = cx.require_user()
     cx.check_csrf(csrf_token)
     ip = cx.request.state.client_ip
     try:
         attempt = await signin.authenticate(
-            platform, session, cx.tenant, login=user.email, password=current_password, ip=ip
+            platform,
+            session,
+            cx.tenant,
+            login=user.email,
+            password=current_password,
+            ip=ip,
+            rehash=False,
         )
     except signin.TooManyAttempts as exc:
         page = _page(cx, 429, errors={"current_password": "Too many attempts. Wait a moment."})

@@ -1,7 +1,8 @@
 """Human passwords: argon2id via argon2-cffi, verified off the event loop.
 
 argon2-cffi releases the GIL while hashing, so running it in a worker thread
-keeps the event loop serving other requests during the ~50 ms a hash costs.
+keeps the event loop serving other requests during the tens of milliseconds a
+hash costs.
 """
 
 from __future__ import annotations
@@ -53,4 +54,10 @@ class Passwords:
         return await asyncio.to_thread(self.verify, stored_hash, password)
 
     def needs_rehash(self, stored_hash: str) -> bool:
+        """Was ``stored_hash`` made with anything but this policy?
+
+        argon2-cffi compares every parameter for equality (type, version, memory,
+        time, lanes, salt and tag length), so a cost the operator lowered is
+        applied as surely as one raised.
+        """
         return self._hasher.check_needs_rehash(stored_hash)

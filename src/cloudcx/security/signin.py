@@ -42,29 +42,41 @@ async def authenticate(
     login: str,
     password: str,
     ip: str,
+    rehash: bool = True,
 ) -> Attempt:
     """The user if the password is right and the attempt allowed.
 
     Raises ``TooManyAttempts`` (answer 429 + ``Retry-After``) when this address
     must wait; an account locked by failures from everywhere comes back as a
-    plain failure, indistinguishable from a wrong password.
+    plain failure, indistinguishable from a wrong password. A success brings
+    the stored hash to the configured cost unless ``rehash`` is False (see
+    ``accounts.service.authenticate``); the caller's commit saves it.
     """
     throttle = platform.throttle
-    async with throttle.serialized(tenant, login, ip):
+
+    async def check() -> int:
         try:
-            await throttle.check(tenant, login, ip)
-        except AccountLocked:
-            return Attempt(None, ACCOUNT_LOCKED)
-        except TooManyAttempts:
+            return await throttle.check(tenant, login, ip)
+        except (AccountLocked, TooManyAttempts):
             raise
         except Exception:
             # Counters unreachable (Redis down): refuse rather than guess unchecked.
             log.exception("sign-in throttle unavailable")
             raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
-        user = await accounts.authenticate(
-            session, platform.passwords, tenant_id=tenant.id, email=login, password=password
-        )
-        await _count(throttle, tenant, login, ip, ok=user is not None)
+
+    try:
+        async with throttle.attempt(tenant, login, ip, check):
+            user = await accounts.authenticate(
+                session,
+                platform.passwords,
+                tenant_id=tenant.id,
+                email=login,
+                password=password,
+                rehash=rehash,
+            )
+            await _count(throttle, tenant, login, ip, ok=user is not None)
+    except AccountLocked:
+        return Attempt(None, ACCOUNT_LOCKED)
     return Attempt(user) if user else Attempt(None, BAD_CREDENTIALS)
 
 

@@ -44,7 +44,7 @@ from limits.aio.strategies import (
 from limits.storage import storage_from_string
 
 from cloudcx.config import Settings
-from cloudcx.security.keyed_lock import KeyedLock
+from cloudcx.security.pair_gate import Check, PairGate
 from cloudcx.tenancy.service import TenantInfo
 
 NAMESPACE = "cloudcx-signin"
@@ -143,15 +143,18 @@ class Throttle:
         self.clock = clock
         self._counts = MovingWindowRateLimiter(storage)
         self._locks = FixedWindowRateLimiter(storage)
-        # Attempts on one (account, address) pair run one at a time in this
-        # process, so a burst of parallel guesses cannot all pass ``check``
-        # before the first failure is counted.
-        self.pairs = KeyedLock()
+        # Attempts on one (account, address) pair overlap in this process only
+        # while a burst of them could not pass ``check`` before a failure that
+        # matters is counted (security/pair_gate.py).
+        self.pairs = PairGate()
 
-    def serialized(
-        self, tenant: TenantInfo, login: str, ip: str
+    def attempt(
+        self, tenant: TenantInfo, login: str, ip: str, check: Check
     ) -> AbstractAsyncContextManager[None]:
-        return self.pairs.hold("/".join(keys_for(tenant.id, login, ip).pair))
+        """Hold while a password is evaluated and counted; ``check`` is ``self.check``
+        (or a wrapper of it) and may be run again while the attempt waits."""
+        key = "/".join(keys_for(tenant.id, login, ip).pair)
+        return self.pairs.enter(key, check, self.policy_for(tenant).free_failures)
 
     @classmethod
     def build(cls, settings: Settings) -> Throttle:
@@ -166,8 +169,9 @@ class Throttle:
             storage = MemoryStorage()
         return cls(storage, policy_from_settings(settings))
 
-    async def check(self, tenant: TenantInfo, login: str, ip: str) -> None:
-        """Raise before any password is evaluated if this attempt may not be made."""
+    async def check(self, tenant: TenantInfo, login: str, ip: str) -> int:
+        """Raise before any password is evaluated if this attempt may not be made;
+        otherwise return the pair's failures in the window."""
         policy = self.policy_for(tenant)
         keys = keys_for(tenant.id, login, ip)
         counts = self._counts
@@ -182,6 +186,7 @@ class Throttle:
             policy.account_limit
         ):
             raise AccountLocked
+        return failures
 
     async def failed(self, tenant: TenantInfo, login: str, ip: str) -> None:
         policy = self.policy_for(tenant)

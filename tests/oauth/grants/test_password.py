@@ -5,15 +5,25 @@ from __future__ import annotations
 import httpx
 import jwt
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import Role, User
+from cloudcx.config import Settings
 from cloudcx.oauth.grants.password import BAD_CREDENTIALS
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests.conftest import make_user
 from tests.helpers import PASSWORD, password_form
+from tests.password_hashes import (
+    OTHER_COSTS,
+    Cost,
+    configured_cost,
+    cost_of,
+    store_hash,
+    stored_hash,
+)
 
 
 def form(client: OAuthClient, **overrides: str | None) -> dict[str, str]:
@@ -168,3 +178,53 @@ async def test_client_access_token_ttl_overrides_the_default(
     assert body["expires_in"] == 300
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 300
+
+
+class TestRehash:
+    """A stored hash of another cost is brought to the configured one at sign-in."""
+
+    @pytest.mark.parametrize("cost", OTHER_COSTS)
+    async def test_sign_in_rehashes_to_the_configured_cost(
+        self,
+        http: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        platform: Platform,
+        oauth_client: OAuthClient,
+        admin: User,
+        cost: Cost,
+    ) -> None:
+        old = await store_hash(db, admin, cost)
+        response = await http.post("/oauth/token", data=form(oauth_client))
+        assert response.status_code == 200, response.text
+        rehashed = await stored_hash(db, admin)
+        assert rehashed != old
+        assert cost_of(rehashed) == configured_cost(settings)
+        assert platform.passwords.verify(rehashed, PASSWORD)
+        again = await http.post("/oauth/token", data=form(oauth_client))
+        assert again.status_code == 200, again.text
+        assert await stored_hash(db, admin) == rehashed
+
+    @pytest.mark.parametrize("cost", OTHER_COSTS)
+    @pytest.mark.parametrize(
+        ("password", "active"),
+        [("wrong-password-123", True), (PASSWORD, False)],
+        ids=["wrong-password", "inactive-user"],
+    )
+    async def test_failed_sign_in_never_rehashes(
+        self,
+        http: httpx.AsyncClient,
+        db: AsyncSession,
+        oauth_client: OAuthClient,
+        admin: User,
+        cost: Cost,
+        password: str,
+        active: bool,
+    ) -> None:
+        old = await store_hash(db, admin, cost)
+        await db.execute(update(User).where(User.id == admin.id).values(is_active=active))
+        await db.commit()
+        response = await http.post("/oauth/token", data=form(oauth_client, password=password))
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_grant"
+        assert await stored_hash(db, admin) == old
