@@ -68,7 +68,11 @@ async def seed(platform: Platform, bench: Accounts, domain: str = "localhost") -
             )
         for client_id, secret, grants in (
             (bench.public_client_id, None, ["password", "refresh_token"]),
-            (bench.confidential_client_id, bench.confidential_client_secret, ["client_credentials"]),
+            (
+                bench.confidential_client_id,
+                bench.confidential_client_secret,
+                ["client_credentials"],
+            ),
         ):
             found = await session.scalar(
                 select(OAuthClient).where(OAuthClient.client_id == client_id)

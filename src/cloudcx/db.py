@@ -6,7 +6,10 @@ production store; the models use only types both understand.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +102,29 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+
+
+class WriteGate:
+    """Queues this process's busiest write transactions on SQLite, one at a time.
+
+    SQLite lets one connection write at a time. A connection that finds the
+    database locked sleeps and retries (its busy handler waits 1, 2, 5, 10 ms
+    and longer), so a process whose pooled connections contend for the lock
+    spends its time asleep: refresh grants ran at 84/s with a p99 of 1.7 s.
+    Waiting here instead hands the lock on the moment it is free. PostgreSQL
+    locks rows, not the database: the gate is open there.
+    """
+
+    def __init__(self, serialize: bool) -> None:
+        self._lock = asyncio.Lock() if serialize else None
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[None]:
+        if self._lock is None:
+            yield
+            return
+        async with self._lock:
+            yield
 
 
 def create_sessionmaker(

@@ -25,7 +25,7 @@ from cloudcx.audit import writer as audit_writer
 from cloudcx.audit.writer import AuditWriter
 from cloudcx.config import Settings
 from cloudcx.core.passwords import Passwords
-from cloudcx.db import create_engine, create_sessionmaker
+from cloudcx.db import WriteGate, create_engine, create_sessionmaker
 from cloudcx.oauth import housekeeping
 from cloudcx.oauth import keys as signing_keys
 from cloudcx.oauth.clients import ClientDirectory
@@ -54,6 +54,7 @@ class Platform:
     users: UserDirectory
     changes: changes.ChangeFeed
     audit: AuditWriter
+    writes: WriteGate
     verified_tokens: VerifiedCache = field(default_factory=VerifiedCache)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -64,6 +65,7 @@ class Platform:
         maker = create_sessionmaker(engine, session_class)
         # Clients and users may be as stale as revocations, never more (DESIGN.md §8).
         record_ttl = settings.revocation_poll_interval
+        gate = WriteGate(serialize=engine.dialect.name == "sqlite")
         platform = cls(
             settings=settings,
             engine=engine,
@@ -78,7 +80,8 @@ class Platform:
             clients=ClientDirectory(maker, record_ttl),
             users=UserDirectory(maker, record_ttl),
             changes=changes.ChangeFeed(),
-            audit=AuditWriter(maker),
+            audit=AuditWriter(maker, gate),
+            writes=gate,
         )
         platform._watch_changes(session_class)
         return platform

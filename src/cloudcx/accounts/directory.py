@@ -40,6 +40,10 @@ class UserInfo:
         )
 
 
+# Either form of a user, for code that only reads who they are.
+AnyUser = User | UserInfo
+
+
 class UserDirectory:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
         self._sessionmaker = sessionmaker

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloudcx.accounts.directory import UserInfo
 from cloudcx.accounts.models import User
 from cloudcx.audit.service import (
     Action,
@@ -81,7 +82,7 @@ def token_issued(platform: Platform, request: Request, grant: Any) -> None:
         tenant_id=tenant.id,
         action=Action.TOKEN_ISSUED,
         actor=Actor.of_client(client.client_id, client.client_name),
-        target=Target.of_user(user) if isinstance(user, User) else None,
+        target=Target.of_user(user) if isinstance(user, User | UserInfo) else None,
         origin=Origin.of(request),
         details={"grant_type": grant.grant_type, "scope": getattr(grant, "scope", "")},
     )

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from cloudcx.accounts.models import User
+from cloudcx.accounts.directory import AnyUser
 from cloudcx.audit.models import AuditEvent
 from cloudcx.db import utcnow
 
@@ -66,7 +66,7 @@ class Actor:
     label: str = ""
 
     @classmethod
-    def of_user(cls, user: User) -> Actor:
+    def of_user(cls, user: AnyUser) -> Actor:
         return cls("user", str(user.id), user.email)
 
     @classmethod
@@ -91,7 +91,7 @@ class Target:
     label: str = ""
 
     @classmethod
-    def of_user(cls, user: User) -> Target:
+    def of_user(cls, user: AnyUser) -> Target:
         return cls("user", str(user.id), user.email)
 
     @classmethod

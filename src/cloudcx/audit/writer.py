@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudcx.audit import service
 from cloudcx.audit.models import AuditEvent
+from cloudcx.db import WriteGate
 
 log = logging.getLogger("cloudcx.audit")
 
@@ -36,9 +37,13 @@ MAX_PENDING = 100_000
 
 class AuditWriter:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], max_pending: int = MAX_PENDING
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        gate: WriteGate | None = None,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._gate = gate or WriteGate(serialize=False)
         self._max_pending = max_pending
         self._pending: list[dict[str, Any]] = []
         self.dropped = 0
@@ -81,7 +86,7 @@ class AuditWriter:
         return len(batch)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        async with self._sessionmaker() as session:
+        async with self._gate(), self._sessionmaker() as session:
             await session.execute(insert(AuditEvent), rows)
             await session.commit()
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Insert, delete, func, select
+from sqlalchemy import Insert, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,10 +86,19 @@ def _insert_once(
 async def touch(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: AnyClient
 ) -> None:
-    """Record that the app used its access (the Connected apps "last used")."""
-    consent = await find(session, tenant_id, user_id, client)
-    if consent is not None:
-        consent.last_used_at = utcnow()
+    """Record that the app used its access (the Connected apps "last used").
+
+    One UPDATE, no read first: a refresh grant runs this on every rotation."""
+    await session.execute(
+        update(OAuthConsent)
+        .where(
+            OAuthConsent.tenant_id == tenant_id,
+            OAuthConsent.user_id == user_id,
+            OAuthConsent.client_pk == client.id,
+        )
+        .values(last_used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudcx.accounts.models import User
+from cloudcx.accounts.directory import AnyUser
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth import tokens
 from cloudcx.oauth.clients import AnyClient, ClientInfo
@@ -58,7 +58,7 @@ def requested_scopes(ctx: TokenContext) -> list[str]:
     return scope_catalog.requested(ctx.client.scopes, ctx.form.get("scope"))
 
 
-def user_rights(asked: list[str], user: User) -> str:
+def user_rights(asked: list[str], user: AnyUser) -> str:
     """Requested ∩ client's ∩ the user's role, or invalid_scope if nothing is left."""
     granted = scope_catalog.for_role(asked, user.role)
     if not granted:
@@ -83,7 +83,7 @@ def bearer_response(token: tokens.IssuedToken, **extra: Any) -> dict[str, Any]:
 
 
 def issue_for_user(
-    ctx: TokenContext, user: User, scope: str, grant_id: str | None = None
+    ctx: TokenContext, user: AnyUser, scope: str, grant_id: str | None = None
 ) -> tokens.IssuedToken:
     return tokens.issue(
         ctx.platform.keys,

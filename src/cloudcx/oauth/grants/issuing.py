@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from cloudcx.accounts.models import User
+from cloudcx.accounts.directory import AnyUser
 from cloudcx.oauth import refresh_tokens
 from cloudcx.oauth.grants.base import TokenContext, bearer_response, issue_for_user
 
@@ -22,7 +22,7 @@ def may_refresh(ctx: TokenContext) -> bool:
 
 
 async def user_token_response(
-    ctx: TokenContext, user: User, scope: str, family_id: uuid.UUID | None = None
+    ctx: TokenContext, user: AnyUser, scope: str, family_id: uuid.UUID | None = None
 ) -> dict[str, Any]:
     refresh: str | None = None
     if may_refresh(ctx):

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from cloudcx.accounts import service as accounts
-from cloudcx.accounts.models import User
+from cloudcx.accounts.directory import UserInfo
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
 from cloudcx.oauth import consents, refresh_tokens
 from cloudcx.oauth import scopes as scope_catalog
@@ -35,7 +34,7 @@ class RefreshTokenGrant:
     def __init__(self, ctx: TokenContext) -> None:
         self.ctx = ctx
         self.row: RefreshToken | None = None
-        self.user: User | None = None
+        self.user: UserInfo | None = None
         self.scope = ""
 
     async def validate(self) -> None:
@@ -51,12 +50,10 @@ class RefreshTokenGrant:
         if not refresh_tokens.is_usable(row):
             raise InvalidGrantError(INVALID_REFRESH)
         self.scope = self._narrowed(row)
-        user = await accounts.get_user(ctx.session, ctx.tenant.id, row.user_id)
+        user = await ctx.platform.users.get(ctx.tenant.id, row.user_id)
         if user is None or not user.is_active:
             raise InvalidGrantError(INVALID_REFRESH)
         self.scope = self._still_allowed(user)
-        if not await refresh_tokens.mark_rotated(ctx.session, row):
-            await self._reused(row)
         self.row, self.user = row, user
 
     def _narrowed(self, row: RefreshToken) -> str:
@@ -70,7 +67,7 @@ class RefreshTokenGrant:
             raise InvalidScopeError(f"Not originally granted: {' '.join(wider)}.")
         return scope_catalog.join(asked)
 
-    def _still_allowed(self, user: User) -> str:
+    def _still_allowed(self, user: UserInfo) -> str:
         """The client's scopes or the user's role may have shrunk since the grant."""
         allowed = [s for s in self.scope.split() if s in self.ctx.client.scopes]
         kept = scope_catalog.for_role(allowed, user.role)
@@ -96,7 +93,11 @@ class RefreshTokenGrant:
         raise InvalidGrantError(INVALID_REFRESH)
 
     async def issue(self) -> dict[str, Any]:
+        """Rotation claims the token first: of two requests presenting it at once,
+        one wins and the other is treated as reuse (§4.14.2)."""
         assert self.row is not None and self.user is not None
         ctx = self.ctx
+        if not await refresh_tokens.mark_rotated(ctx.session, self.row):
+            await self._reused(self.row)
         await consents.touch(ctx.session, ctx.tenant.id, self.user.id, ctx.client)
         return await user_token_response(ctx, self.user, self.scope, self.row.family_id)
