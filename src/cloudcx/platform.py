@@ -65,7 +65,7 @@ class Platform:
         maker = create_sessionmaker(engine, session_class)
         # Clients and users may be as stale as revocations, never more (DESIGN.md §8).
         record_ttl = settings.revocation_poll_interval
-        gate = WriteGate(serialize=engine.dialect.name == "sqlite")
+        gate = WriteGate.for_url(settings.db_url)
         platform = cls(
             settings=settings,
             engine=engine,
