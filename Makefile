@@ -40,3 +40,6 @@ format: dev
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+bench: dev ## benchmark against the peers (../shared/peers) and write bench/REPORT.md
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
