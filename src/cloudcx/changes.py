@@ -21,6 +21,7 @@ from itertools import chain
 from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 log = logging.getLogger("cloudcx.changes")
@@ -68,6 +69,13 @@ class ChangeFeed:
         @event.listens_for(session_class, "after_rollback")
         def forget(session: Session) -> None:
             session.info.pop(_PENDING, None)
+
+
+def changed_on_commit(session: AsyncSession | Session, row: object) -> None:
+    """Dispatch ``row`` when ``session`` commits, as if the ORM had written it: for
+    rows written by a Core statement (an upsert), which the ORM does not see."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.setdefault(_PENDING, []).append(row)
 
 
 def session_class() -> type[Session]:

@@ -79,7 +79,11 @@ class Revocation(Base):
     """
 
     __tablename__ = "revocations"
-    __table_args__ = (Index("ix_revocations_created", "created_at"),)
+    __table_args__ = (
+        Index("ix_revocations_created", "created_at"),
+        # One row per revoked thing, however often it is revoked (oauth.revocation).
+        Index("uq_revocations_tenant_kind_value", "tenant_id", "kind", "value", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

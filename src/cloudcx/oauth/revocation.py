@@ -24,10 +24,13 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloudcx.changes import changed_on_commit
 from cloudcx.db import utcnow
 from cloudcx.oauth.models import Revocation
 from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL, AccessToken
@@ -50,6 +53,10 @@ def consent_key(client_id: str, user_id: uuid.UUID | str) -> str:
     return f"{client_id} {user_id}"
 
 
+# Kinds that cut at a time: revoking again moves the cut to now.
+_CUTS = frozenset({Kind.CLIENT, Kind.USER, Kind.CONSENT})
+
+
 async def revoke(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -58,18 +65,40 @@ async def revoke(
     *,
     lifetime: int = MAX_ACCESS_TOKEN_TTL,
 ) -> None:
-    """Record a revocation; the caller commits. ``lifetime`` bounds the tokens it covers."""
+    """Record a revocation; the caller commits. ``lifetime`` bounds the tokens it covers.
+
+    Idempotent: one row per (tenant, kind, value) however often it is revoked,
+    so repeating a revocation costs no process anything to reload. Again, a
+    token or grant only keeps its row as long as the longest lifetime asked;
+    a client, user or consent also moves its cut to now.
+    """
     now = utcnow()
-    session.add(
-        Revocation(
-            tenant_id=tenant_id,
-            kind=kind.value,
-            value=value,
-            created_at=now,
-            expires_at=now + timedelta(seconds=lifetime + 60),
-        )
+    row = {
+        "tenant_id": tenant_id,
+        "kind": kind.value,
+        "value": value,
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=lifetime + 60),
+    }
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Revocation)
+    later = upsert.excluded.expires_at
+    changes: dict[str, Any] = {
+        "expires_at": case((Revocation.expires_at > later, Revocation.expires_at), else_=later)
+    }
+    if kind in _CUTS:
+        changes["created_at"] = upsert.excluded.created_at
+    statement = (
+        upsert.values(row)
+        .on_conflict_do_update(index_elements=["tenant_id", "kind", "value"], set_=changes)
+        .returning(Revocation.id, Revocation.created_at)
     )
-    await session.flush()
+    stored = (await session.execute(statement)).one()
+    # A Core statement escapes the ORM's change tracking: hand the row to the
+    # change feed so this process applies it the moment the caller commits.
+    changed_on_commit(
+        session, Revocation(**{**row, "id": stored.id, "created_at": stored.created_at})
+    )
 
 
 class RevocationSet:
