@@ -50,12 +50,12 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Requests are matched against routers in this order: the busiest come first.
 ROUTERS = (
     me.router,
+    oauth_routes.router,
+    introspection.router,
     tickets_api.router,
     messages_api.router,
     contacts_api.router,
     users_api.router,
-    oauth_routes.router,
-    introspection.router,
     revocation_endpoint.router,
     authorize_endpoint.router,
     metadata.router,

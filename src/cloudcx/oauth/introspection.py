@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cloudcx.core.responses import OrjsonResponse
-from cloudcx.deps import IssuerDep, PlatformDep, SessionDep, TenantDep
+from cloudcx.deps import IssuerDep, PlatformDep, TenantDep
 from cloudcx.oauth import clients, presented, refresh_tokens
 from cloudcx.oauth.clients import ClientInfo
 from cloudcx.oauth.errors import NO_STORE
@@ -33,7 +33,6 @@ INACTIVE: dict[str, Any] = {"active": False}
 async def introspect_endpoint(
     request: Request,
     platform: PlatformDep,
-    session: SessionDep,
     tenant: TenantDep,
     issuer: IssuerDep,
 ) -> Response:
@@ -59,7 +58,9 @@ async def introspect_endpoint(
                 body = _access_claims(access)
                 break
         else:
-            row = await refresh_tokens.find(session, tenant.id, value)
+            # The only database read here: access tokens are checked in memory.
+            async with platform.sessionmaker() as session:
+                row = await refresh_tokens.find(session, tenant.id, value)
             if row is not None and row.client_pk == client.id and refresh_tokens.is_usable(row):
                 body = _refresh_claims(row, client, issuer)
                 break
