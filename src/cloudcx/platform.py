@@ -29,6 +29,7 @@ from cloudcx.db import WriteGate, create_engine, create_sessionmaker
 from cloudcx.oauth import housekeeping
 from cloudcx.oauth import keys as signing_keys
 from cloudcx.oauth.clients import ClientDirectory
+from cloudcx.oauth.consents import RecentUses
 from cloudcx.oauth.keys import KeyRing
 from cloudcx.oauth.models import OAuthClient, Revocation
 from cloudcx.oauth.revocation import RevocationSet
@@ -56,6 +57,7 @@ class Platform:
     audit: AuditWriter
     writes: WriteGate
     verified_tokens: VerifiedCache = field(default_factory=VerifiedCache)
+    recent_uses: RecentUses = field(default_factory=RecentUses)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod

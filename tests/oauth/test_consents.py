@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
+from cloudcx.oauth import consents
 from cloudcx.oauth.models import OAuthClient, OAuthConsent
 from tests.helpers import PASSWORD
 
@@ -44,3 +47,24 @@ async def test_grant_widens_with_later_scopes(
     assert consent is not None
     assert consent.scopes == ["contacts:read", "tickets:read"]
     assert consent.last_used_at is not None
+
+
+def test_a_use_is_due_once_a_minute_per_user_and_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(consents.time, "monotonic", lambda: now[0])
+    recent = consents.RecentUses()
+    user, client, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert recent.due(user, client)
+    assert not recent.due(user, client)
+    assert recent.due(user, other)
+    now[0] += 59
+    assert not recent.due(user, client)
+    now[0] += 2
+    assert recent.due(user, client)
+
+
+def test_recent_uses_stay_bounded() -> None:
+    recent = consents.RecentUses(size=10)
+    for _ in range(100):
+        assert recent.due(uuid.uuid4(), uuid.uuid4())
+    assert len(recent._at) <= 10

@@ -8,6 +8,7 @@ connected apps and both end with "Revoke access".
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -83,12 +84,44 @@ def _insert_once(
     )
 
 
+class RecentUses:
+    """When this process last recorded each (user, client)'s use of a consent.
+
+    A refresh grant records a use on every rotation, and every rotation of one
+    user's app updates the same consent row: on PostgreSQL each such UPDATE
+    waits for the row lock of the one before until it commits. "Last used" is
+    shown to the minute, so a use is written at most once a minute per process.
+    """
+
+    INTERVAL = 60.0
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._at: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
+
+    def due(self, user_id: uuid.UUID, client_pk: uuid.UUID) -> bool:
+        now = time.monotonic()
+        key = (user_id, client_pk)
+        if now - self._at.get(key, -self.INTERVAL) < self.INTERVAL:
+            return False
+        if len(self._at) >= self._size:
+            self._at.clear()
+        self._at[key] = now
+        return True
+
+
 async def touch(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: AnyClient
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    client: AnyClient,
+    recent: RecentUses | None = None,
 ) -> None:
     """Record that the app used its access (the Connected apps "last used").
 
-    One UPDATE, no read first: a refresh grant runs this on every rotation."""
+    One UPDATE, no read first, and with ``recent`` at most once a minute."""
+    if recent is not None and not recent.due(user_id, client.id):
+        return
     await session.execute(
         update(OAuthConsent)
         .where(

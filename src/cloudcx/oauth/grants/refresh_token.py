@@ -99,5 +99,7 @@ class RefreshTokenGrant:
         ctx = self.ctx
         if not await refresh_tokens.mark_rotated(ctx.session, self.row):
             await self._reused(self.row)
-        await consents.touch(ctx.session, ctx.tenant.id, self.user.id, ctx.client)
+        await consents.touch(
+            ctx.session, ctx.tenant.id, self.user.id, ctx.client, ctx.platform.recent_uses
+        )
         return await user_token_response(ctx, self.user, self.scope, self.row.family_id)
