@@ -10,7 +10,7 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.core import secrets
@@ -27,6 +27,20 @@ PREFIX = "cxr_"
 MAX_LENGTH = 128
 
 
+# The refresh grant's statements, built once: constructing a statement costs more
+# Python time than SQLite takes to run it.
+_FIND = select(RefreshToken).where(
+    RefreshToken.token_digest == bindparam("digest"), RefreshToken.tenant_id == bindparam("tenant")
+)
+_ROTATE = (
+    update(RefreshToken)
+    .where(RefreshToken.id == bindparam("row_id"), RefreshToken.rotated_at.is_(None))
+    .values(rotated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_INSERT = insert(RefreshToken)
+
+
 def lifetime(client: AnyClient, default: int) -> int:
     return client.refresh_token_ttl or default
 
@@ -41,18 +55,21 @@ async def issue(
 ) -> str:
     """A new refresh token of ``family_id``; only its digest is stored."""
     value = secrets.token(32, prefix=PREFIX)
-    session.add(
-        RefreshToken(
-            token_digest=secrets.digest(value),
-            family_id=family_id,
-            tenant_id=client.tenant_id,
-            client_pk=client.id,
-            user_id=user_id,
-            scope=scope,
-            expires_at=utcnow() + timedelta(seconds=ttl),
-        )
+    now = utcnow()
+    await session.execute(
+        _INSERT,
+        {
+            "id": uuid.uuid4(),
+            "token_digest": secrets.digest(value),
+            "family_id": family_id,
+            "tenant_id": client.tenant_id,
+            "client_pk": client.id,
+            "user_id": user_id,
+            "scope": scope,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=ttl),
+        },
     )
-    await session.flush()
     return value
 
 
@@ -60,12 +77,7 @@ async def find(session: AsyncSession, tenant_id: uuid.UUID, value: str) -> Refre
     """The row behind a presented value, in this tenant only (any state)."""
     if not value.startswith(PREFIX) or len(value) > MAX_LENGTH:
         return None
-    return await session.scalar(
-        select(RefreshToken).where(
-            RefreshToken.token_digest == secrets.digest(value),
-            RefreshToken.tenant_id == tenant_id,
-        )
-    )
+    return await session.scalar(_FIND, {"digest": secrets.digest(value), "tenant": tenant_id})
 
 
 def is_usable(row: RefreshToken) -> bool:
@@ -74,12 +86,7 @@ def is_usable(row: RefreshToken) -> bool:
 
 async def mark_rotated(session: AsyncSession, row: RefreshToken) -> bool:
     """Claim the token for one rotation; False if another request claimed it first."""
-    result = await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
-        .values(rotated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_ROTATE, {"row_id": row.id, "now": utcnow()})
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
