@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from bench import peers, report
 from bench.cases import REFRESH_LUA, Load, Result, wrk
 from bench.servers import Installation, Server, rss_mib
@@ -61,14 +63,34 @@ def basic(server: Server) -> str:
     return "Basic " + base64.b64encode(pair).decode()
 
 
+def client_token(server: Server) -> str:
+    """An access token of the confidential client: a client introspects only its own."""
+    answer = httpx.post(
+        f"{server.base}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic(server)},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    token: str = answer.json()["access_token"]
+    return token
+
+
 def own_cases(server: Server, load: Load, tickets: bool) -> dict[str, Result]:
-    token = server.password_grant()["access_token"]
+    token, own = server.password_grant()["access_token"], client_token(server)
+    answer = httpx.post(
+        f"{server.base}/oauth/introspect",
+        data={"token": own},
+        headers={"Authorization": basic(server)},
+    ).json()
+    if answer.get("active") is not True:  # measure the real work, not a refusal
+        raise RuntimeError(f"introspection sanity check failed: {answer}")
     results = {
         "introspection": wrk(
             f"{server.base}/oauth/introspect",
             load,
             method="POST",
-            body=f"token={token}",
+            body=f"token={own}",
             auth=basic(server),
         ),
         "refresh_grant": refresh(server, load),
@@ -138,7 +160,7 @@ def memory_run(server: Server, minutes: float) -> report.Memory:
         (
             "introspection",
             f"{server.base}/oauth/introspect",
-            {"method": "POST", "body": f"token={token}", "auth": basic(server)},
+            {"method": "POST", "body": f"token={client_token(server)}", "auth": basic(server)},
         ),
     ]
     samples: list[tuple[float, list[float]]] = []

@@ -57,7 +57,7 @@ async def introspect_endpoint(
             if access is not None and access.client_id == client.client_id:
                 body = _access_claims(access)
                 break
-        else:
+        elif refresh_tokens.could_be(value):
             # The only database read here: access tokens are checked in memory.
             async with platform.sessionmaker() as session:
                 row = await refresh_tokens.find(session, tenant.id, value)

@@ -41,6 +41,11 @@ _ROTATE = (
 _INSERT = insert(RefreshToken)
 
 
+def could_be(value: str) -> bool:
+    """Has ``value`` the shape of a refresh token (worth a database lookup)?"""
+    return value.startswith(PREFIX) and len(value) <= MAX_LENGTH
+
+
 def lifetime(client: AnyClient, default: int) -> int:
     return client.refresh_token_ttl or default
 
@@ -75,7 +80,7 @@ async def issue(
 
 async def find(session: AsyncSession, tenant_id: uuid.UUID, value: str) -> RefreshToken | None:
     """The row behind a presented value, in this tenant only (any state)."""
-    if not value.startswith(PREFIX) or len(value) > MAX_LENGTH:
+    if not could_be(value):
         return None
     return await session.scalar(_FIND, {"digest": secrets.digest(value), "tenant": tenant_id})
 
