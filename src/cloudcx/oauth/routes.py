@@ -60,11 +60,13 @@ async def token_endpoint(
         )
     )
     await grant.validate()
-    # Grants read and check in validate (a password grant's argon2 included)
-    # and write in issue, so only the writing waits at the gate.
-    async with platform.writes():
-        body = await grant.issue()
-        await session.commit()
+    if grant.writes:
+        # Only the writing waits at the gate: argon2 ran in validate, and the
+        # signing runs after the commit.
+        async with platform.writes():
+            await grant.store()
+            await session.commit()
+    body = grant.issue()
     audit_events.token_issued(platform, request, grant)
     return OrjsonResponse(body, headers=NO_STORE)
 

@@ -19,7 +19,7 @@ from cloudcx.db import utcnow
 from cloudcx.oauth import consents, pkce, refresh_tokens
 from cloudcx.oauth.errors import InvalidGrantError, InvalidRequestError
 from cloudcx.oauth.grants.base import TokenContext, require_grant_allowed
-from cloudcx.oauth.grants.issuing import user_token_response
+from cloudcx.oauth.grants.issuing import Stored, store_refresh_token, user_token_response
 from cloudcx.oauth.models import AuthorizationCode
 
 INVALID_CODE = "The authorization code is invalid, expired or already used."
@@ -33,10 +33,12 @@ class AuthorizationCodeGrant:
     previously issued based on that authorization code."
     """
 
+    writes: ClassVar[bool] = True
     grant_type: ClassVar[str] = "authorization_code"
 
     def __init__(self, ctx: TokenContext) -> None:
         self.ctx = ctx
+        self.stored: Stored | None = None
         self.code: AuthorizationCode | None = None
         self.user: User | None = None
         self.family_id = uuid.uuid4()
@@ -96,11 +98,15 @@ class AuthorizationCodeGrant:
             await session.commit()
         raise InvalidGrantError(INVALID_CODE)
 
-    async def issue(self) -> dict[str, Any]:
+    async def store(self) -> None:
         assert self.code is not None and self.user is not None
         ctx = self.ctx
         await consents.touch(ctx.session, ctx.tenant.id, self.user.id, ctx.client)
-        return await user_token_response(ctx, self.user, self.code.scope, self.family_id)
+        self.stored = await store_refresh_token(ctx, self.user, self.code.scope, self.family_id)
+
+    def issue(self) -> dict[str, Any]:
+        assert self.code is not None and self.user is not None and self.stored is not None
+        return user_token_response(self.ctx, self.user, self.code.scope, self.stored)
 
 
 async def _load(

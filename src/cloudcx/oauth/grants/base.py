@@ -1,9 +1,11 @@
 """What every grant shares: the request context and the token response.
 
 A grant handler is chosen by ``grant_type`` (see ``registry``), then asked to
-``validate`` (raising only, never issuing) and to ``issue`` the response —
-the same split Authlib and fosite make, so a refused request can never have
-issued anything.
+``validate`` (reading and raising only, never issuing), to ``store`` what it
+keeps (refresh tokens, a consent's use: the only writes, committed at once)
+and to ``issue`` the response (signing, no database) — the split Authlib and
+fosite make, so a refused request can never have issued anything, and only
+the writing waits for SQLite's one writer.
 """
 
 from __future__ import annotations
@@ -39,12 +41,16 @@ class TokenContext:
 
 class Grant(Protocol):
     grant_type: ClassVar[str]
+    # Does ``store`` write? A grant that keeps nothing skips the write gate.
+    writes: ClassVar[bool]
 
     def __init__(self, ctx: TokenContext) -> None: ...
 
     async def validate(self) -> None: ...
 
-    async def issue(self) -> dict[str, Any]: ...
+    async def store(self) -> None: ...
+
+    def issue(self) -> dict[str, Any]: ...
 
 
 def require_grant_allowed(client: AnyClient, grant_type: str) -> None:

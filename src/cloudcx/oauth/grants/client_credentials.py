@@ -28,6 +28,7 @@ class ClientCredentialsGrant:
     """
 
     grant_type: ClassVar[str] = "client_credentials"
+    writes: ClassVar[bool] = False
 
     def __init__(self, ctx: TokenContext) -> None:
         self.ctx = ctx
@@ -45,7 +46,10 @@ class ClientCredentialsGrant:
             raise InvalidScopeError("This client has no scope usable without a user.")
         self.scope = scope_catalog.join(granted)
 
-    async def issue(self) -> dict[str, Any]:
+    async def store(self) -> None:
+        """Nothing is kept: no refresh token, no consent (there is no user)."""
+
+    def issue(self) -> dict[str, Any]:
         ctx = self.ctx
         token = tokens.issue(
             ctx.platform.keys,

@@ -9,6 +9,7 @@ the family id as ``gid``, so revoking the family ends them all at once
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from cloudcx.accounts.directory import AnyUser
@@ -21,15 +22,29 @@ def may_refresh(ctx: TokenContext) -> bool:
     return "refresh_token" in ctx.client.grant_types
 
 
-async def user_token_response(
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the store step kept for the response: the new refresh token (shown
+    once) and the family its access token names."""
+
+    refresh_token: str | None
+    family_id: uuid.UUID | None
+
+
+async def store_refresh_token(
     ctx: TokenContext, user: AnyUser, scope: str, family_id: uuid.UUID | None = None
+) -> Stored:
+    if not may_refresh(ctx):
+        return Stored(None, family_id)
+    family_id = family_id or uuid.uuid4()
+    ttl = refresh_tokens.lifetime(ctx.client, ctx.platform.settings.refresh_token_ttl)
+    value = await refresh_tokens.issue(ctx.session, ctx.client, user.id, scope, family_id, ttl)
+    return Stored(value, family_id)
+
+
+def user_token_response(
+    ctx: TokenContext, user: AnyUser, scope: str, stored: Stored
 ) -> dict[str, Any]:
-    refresh: str | None = None
-    if may_refresh(ctx):
-        family_id = family_id or uuid.uuid4()
-        ttl = refresh_tokens.lifetime(ctx.client, ctx.platform.settings.refresh_token_ttl)
-        refresh = await refresh_tokens.issue(
-            ctx.session, ctx.client, user.id, scope, family_id, ttl
-        )
-    token = issue_for_user(ctx, user, scope, grant_id=str(family_id) if family_id else None)
-    return bearer_response(token, refresh_token=refresh)
+    family = str(stored.family_id) if stored.family_id else None
+    token = issue_for_user(ctx, user, scope, grant_id=family)
+    return bearer_response(token, refresh_token=stored.refresh_token)

@@ -16,7 +16,7 @@ from cloudcx.oauth.grants.base import (
     require_grant_allowed,
     user_rights,
 )
-from cloudcx.oauth.grants.issuing import user_token_response
+from cloudcx.oauth.grants.issuing import Stored, store_refresh_token, user_token_response
 from cloudcx.security import signin
 
 # One text for unknown email, wrong password and inactive user: the response
@@ -31,10 +31,12 @@ class PasswordGrant:
     edition send ``username``. Either is accepted; both at once must agree.
     """
 
+    writes: ClassVar[bool] = True
     grant_type: ClassVar[str] = "password"
 
     def __init__(self, ctx: TokenContext) -> None:
         self.ctx = ctx
+        self.stored: Stored | None = None
         self.user: User | None = None
         self.scope = ""
 
@@ -69,7 +71,7 @@ class PasswordGrant:
         self.user = attempt.user
         self.scope = user_rights(asked, attempt.user)
 
-    async def issue(self) -> dict[str, Any]:
+    async def store(self) -> None:
         """Handing an app one's password grants it access: it joins Connected apps,
         and gets a refresh token when the client is allowed one (RFC 6749 §4.3.3)."""
         assert self.user is not None
@@ -77,4 +79,8 @@ class PasswordGrant:
         await consents.record(
             ctx.session, ctx.tenant.id, self.user.id, ctx.client, self.scope.split()
         )
-        return await user_token_response(ctx, self.user, self.scope)
+        self.stored = await store_refresh_token(ctx, self.user, self.scope)
+
+    def issue(self) -> dict[str, Any]:
+        assert self.user is not None and self.stored is not None
+        return user_token_response(self.ctx, self.user, self.scope, self.stored)

@@ -14,7 +14,7 @@ from cloudcx.oauth import consents, refresh_tokens
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.errors import InvalidGrantError, InvalidScopeError
 from cloudcx.oauth.grants.base import TokenContext, require_grant_allowed
-from cloudcx.oauth.grants.issuing import user_token_response
+from cloudcx.oauth.grants.issuing import Stored, store_refresh_token, user_token_response
 from cloudcx.oauth.models import RefreshToken
 
 INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
@@ -29,10 +29,12 @@ class RefreshTokenGrant:
     authorization server of the breach" — the whole family is then revoked.
     """
 
+    writes: ClassVar[bool] = True
     grant_type: ClassVar[str] = "refresh_token"
 
     def __init__(self, ctx: TokenContext) -> None:
         self.ctx = ctx
+        self.stored: Stored | None = None
         self.row: RefreshToken | None = None
         self.user: UserInfo | None = None
         self.scope = ""
@@ -92,7 +94,7 @@ class RefreshTokenGrant:
         await ctx.session.commit()
         raise InvalidGrantError(INVALID_REFRESH)
 
-    async def issue(self) -> dict[str, Any]:
+    async def store(self) -> None:
         """Rotation claims the token first: of two requests presenting it at once,
         one wins and the other is treated as reuse (§4.14.2)."""
         assert self.row is not None and self.user is not None
@@ -102,4 +104,8 @@ class RefreshTokenGrant:
         await consents.touch(
             ctx.session, ctx.tenant.id, self.user.id, ctx.client, ctx.platform.recent_uses
         )
-        return await user_token_response(ctx, self.user, self.scope, self.row.family_id)
+        self.stored = await store_refresh_token(ctx, self.user, self.scope, self.row.family_id)
+
+    def issue(self) -> dict[str, Any]:
+        assert self.user is not None and self.stored is not None
+        return user_token_response(self.ctx, self.user, self.scope, self.stored)
