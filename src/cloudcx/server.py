@@ -1,8 +1,8 @@
 """The HTTP server: uvicorn on httptools and uvloop, with the request limits it lacks.
 
-uvicorn was kept over granian by measurement (README, Configuration): as fast on
-a request that touches no database, faster on an authenticated API request, and
-unlike granian it can leave out the ``Server`` header.
+uvicorn was kept over granian by measurement (README, Configuration): no clear
+difference on a request that touches no database, faster on an authenticated
+API request, and unlike granian it can leave out the ``Server`` header.
 
 uvicorn itself enforces the keep-alive timeout and the connection cap. Its
 httptools protocol has no cap on the request head (llhttp reads a header of any
@@ -14,13 +14,13 @@ its buffers for ever. ``GuardedHttpToolsProtocol`` adds the three missing limits
   ``max_header_bytes``: one byte more and the answer is 431 (RFC 6585 §5);
 - the head must arrive within ``header_timeout`` seconds of the connection's
   opening, or of the first byte of a later request, or the connection is closed
-  without an answer (nginx and hyper do the same: there is no request to answer);
+  without an answer (as hyper, under granian, does: there is no request to answer);
 - the body must arrive within ``body_timeout`` seconds of the head: then the
   answer is 408 (RFC 9110 §15.5.9) if the app has not begun one, and the app's
   ``receive`` reports ``http.disconnect``.
 
-h11 caps the head natively but is slower on every request measured, so the cap
-is added to httptools instead.
+h11 caps the head natively but measured slower on both requests, so the cap is
+added to httptools instead.
 """
 
 from __future__ import annotations
