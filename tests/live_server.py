@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,12 +152,12 @@ class LiveServer:
             self.process.wait(timeout=STOP_TIMEOUT)
 
 
-def _spawn(workdir: Path, env: dict[str, str]) -> LiveServer:
+def _spawn(workdir: Path, env: dict[str, str], args: Sequence[str]) -> LiveServer:
     port = free_port()
     log_path = workdir / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cloudcx", "serve", "--host", HOST, "--port", str(port)],
+            [sys.executable, "-m", "cloudcx", "serve", "--host", HOST, "--port", str(port), *args],
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -184,12 +184,20 @@ def _wait_healthy(server: LiveServer) -> bool:
     raise RuntimeError(f"the server did not become healthy in {START_TIMEOUT}s:\n{server.log()}")
 
 
-def start(workdir: Path, attempts: int = 3) -> LiveServer:
-    """Start ``cloudcx serve`` on a free port with its own temporary SQLite database."""
+def start(
+    workdir: Path,
+    attempts: int = 3,
+    settings: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> LiveServer:
+    """Start ``cloudcx serve ARGS`` on a free port with its own temporary SQLite database.
+
+    ``settings`` adds or overrides ``CLOUDCX_*`` variables of the server's environment.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    env = server_env(workdir / "var")
+    env = server_env(workdir / "var") | dict(settings or {})
     for _ in range(attempts):
-        server = _spawn(workdir, env)
+        server = _spawn(workdir, env, args)
         if _wait_healthy(server):
             return server
         # Another process may take the port between free_port() and the bind:
@@ -200,8 +208,10 @@ def start(workdir: Path, attempts: int = 3) -> LiveServer:
 
 
 @contextmanager
-def running(workdir: Path) -> Iterator[LiveServer]:
-    server = start(workdir)
+def running(
+    workdir: Path, settings: Mapping[str, str] | None = None, args: Sequence[str] = ()
+) -> Iterator[LiveServer]:
+    server = start(workdir, settings=settings, args=args)
     try:
         yield server
     finally:

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from cloudcx import __version__, errors
 from cloudcx.accounts import api as users_api
@@ -120,6 +121,7 @@ def _add_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CsrfFailed, console_errors.csrf_failed)
     app.add_exception_handler(console_oauth_clients.ClientNotFound, console_errors.not_found)
     app.add_exception_handler(RecordNotFound, console_errors.not_found)
+    app.add_exception_handler(ClientDisconnect, errors.client_disconnected)
     app.add_exception_handler(Exception, errors.server_error)
 
 

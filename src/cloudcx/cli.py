@@ -106,24 +106,14 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Load demo data into the default tenant.")] = False,
 ) -> None:
     """Start the platform (applies migrations on the embedded SQLite default)."""
-    import uvicorn
+    from cloudcx import server  # uvicorn is loaded only to serve
 
     settings = Settings()
     _prepare(settings)
     if demo:
         load_demo(tenant="localhost", password=None)
     typer.echo(f"Control Panel: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    uvicorn.run(
-        "cloudcx.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=None if reload else workers,
-        reload=reload,
-        proxy_headers=False,  # forwarded headers are judged by CLOUDCX_TRUSTED_PROXIES
-        server_header=False,
-        log_level="info",
-    )
+    server.run(settings, host=host, port=port, workers=workers, reload=reload)
 
 
 @db_app.command("upgrade")

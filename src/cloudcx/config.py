@@ -75,6 +75,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_form_bytes: int = Field(default=64 * 1024, ge=1024)
     max_json_depth: int = Field(default=32, ge=2)
+    # HTTP connection limits (server.py), enforced before the app sees a request.
+    # The request line and headers together: past this the answer is 431.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    # Seconds a client has to send a whole request line and headers, counted from
+    # the connection's opening or from the first byte of a later request.
+    header_timeout: int = Field(default=10, ge=1, le=300)
+    # Seconds a client has to send a whole body once its headers arrived (408 after).
+    # One deadline, not an idle timer, so a body trickled byte by byte is cut too.
+    body_timeout: int = Field(default=30, ge=1, le=3600)
+    # Seconds an idle connection is kept open between requests.
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
+    # Open connections one worker process serves; requests on more answer 503.
+    max_connections: int = Field(default=1000, ge=1)
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

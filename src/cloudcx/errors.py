@@ -53,6 +53,15 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 400, "The form could not be read", "A field is too long or missing.")
 
 
+async def client_disconnected(request: Request, exc: Exception) -> Response:
+    """The client left before its body was in, or the server gave up on a late body.
+
+    Nobody reads this answer, and no server fault caused it: no traceback, no 500.
+    """
+    log.info("client left during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if request.url.path.startswith("/oauth/"):
