@@ -19,7 +19,7 @@ from tests import helpers
 
 
 async def events(db: AsyncSession, action: str | None = None) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.id)
+    query = select(AuditEvent).order_by(AuditEvent.time, AuditEvent.id)
     if action:
         query = query.where(AuditEvent.action == action)
     return list(await db.scalars(query))
@@ -113,12 +113,13 @@ async def test_token_issued_and_refused(
 
 
 async def test_console_sign_in_success_failure_and_sign_out(
-    http: httpx.AsyncClient, db: AsyncSession, admin: User
+    http: httpx.AsyncClient, db: AsyncSession, platform: Platform, admin: User
 ) -> None:
     await helpers.login(http, admin.email, "not-the-password!")
     await helpers.login(http, admin.email)
     home = await http.get("/")
     await http.post("/logout", data={"csrf_token": helpers.csrf_from(home.text)})
+    await platform.audit.flush()  # the failure was queued
     failure, success, signout = await events(db)
     assert failure.action == Action.SIGNIN_FAILURE
     assert failure.actor_label == admin.email

@@ -44,6 +44,7 @@ async def failed_login_ip(app: FastAPI, peer: str, forwarded: str, db: AsyncSess
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         client.headers["x-forwarded-for"] = forwarded
         await helpers.login(client, "nobody@acme.example", "wrong-password-1")
+    await app.state.platform.audit.flush()  # failed sign-ins are queued
     ips = list(await db.scalars(select(AuditEvent.ip).order_by(AuditEvent.id.desc())))
     return ips[0]
 

@@ -40,6 +40,10 @@ class UserInfo:
         )
 
 
+def _info(user: User | None) -> UserInfo | None:
+    return UserInfo.of(user) if user is not None else None
+
+
 # Either form of a user, for code that only reads who they are.
 AnyUser = User | UserInfo
 
@@ -49,13 +53,21 @@ class UserDirectory:
         self._sessionmaker = sessionmaker
         self.cache: RecordCache[tuple[uuid.UUID, uuid.UUID], UserInfo] = RecordCache(ttl)
 
-    async def get(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> UserInfo | None:
-        """The user of this tenant, or None (another tenant's user is unknown here)."""
+    async def get(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, session: AsyncSession | None = None
+    ) -> UserInfo | None:
+        """The user of this tenant, or None (another tenant's user is unknown here).
+
+        A caller that holds a session passes it, so that a miss is read through
+        it: a second pooled connection taken while holding one can wait forever
+        once every connection is held by a request doing the same.
+        """
 
         async def load() -> UserInfo | None:
-            async with self._sessionmaker() as session:
-                found = await service.get_user(session, tenant_id, user_id)
-                return UserInfo.of(found) if found is not None else None
+            if session is not None:
+                return _info(await service.get_user(session, tenant_id, user_id))
+            async with self._sessionmaker() as own:
+                return _info(await service.get_user(own, tenant_id, user_id))
 
         return await self.cache.get((tenant_id, user_id), load)
 

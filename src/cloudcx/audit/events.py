@@ -63,7 +63,7 @@ async def signin_failed(platform: Platform, request: Request, login: str, reason
     tenant = _tenant(request)
     if tenant is None:
         return
-    await platform.audit.add_now(
+    platform.audit.add(
         tenant_id=tenant.id,
         action=Action.SIGNIN_FAILURE,
         actor=Actor.anonymous(login),

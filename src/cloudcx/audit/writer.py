@@ -58,13 +58,6 @@ class AuditWriter:
             self.dropped += excess
             log.error("audit queue full: dropped %d events (%d in all)", excess, self.dropped)
 
-    async def add_now(self, **event: Any) -> None:
-        """Queue an event and write the queue at once: for events whose request
-        is slow anyway (a password was checked), so the log keeps their order
-        with the events written in transactions."""
-        self.add(**event)
-        await self.flush()
-
     @property
     def pending(self) -> int:
         return len(self._pending)
@@ -86,9 +79,14 @@ class AuditWriter:
         return len(batch)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        async with self._gate(), self._sessionmaker() as session:
-            await session.execute(insert(AuditEvent), rows)
-            await session.commit()
+        async with self._sessionmaker() as session:
+            # A connection first, then the gate, in the order requests take them:
+            # holding the gate while waiting for a pooled connection held by a
+            # request waiting for the gate would stall both.
+            await session.connection()
+            async with self._gate():
+                await session.execute(insert(AuditEvent), rows)
+                await session.commit()
 
     async def _insert_each(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:

@@ -52,7 +52,7 @@ class RefreshTokenGrant:
         if not refresh_tokens.is_usable(row):
             raise InvalidGrantError(INVALID_REFRESH)
         self.scope = self._narrowed(row)
-        user = await ctx.platform.users.get(ctx.tenant.id, row.user_id)
+        user = await ctx.platform.users.get(ctx.tenant.id, row.user_id, ctx.session)
         if user is None or not user.is_active:
             raise InvalidGrantError(INVALID_REFRESH)
         self.scope = self._still_allowed(user)
