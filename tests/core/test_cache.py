@@ -80,3 +80,54 @@ async def test_the_size_is_bounded() -> None:
         await cache.get(n, Loader(str(n)))
     assert len(cache) <= 100
     assert await cache.get(999, Loader("reloaded")) == "999"
+
+
+async def test_requests_missing_one_key_together_share_one_load() -> None:
+    cache: RecordCache[str, str] = RecordCache(ttl=10)
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow() -> str:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return "value"
+
+    waiting = [asyncio.create_task(cache.get("k", slow)) for _ in range(10)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiting) == ["value"] * 10
+    assert calls == 1
+
+
+async def test_a_failed_load_fails_its_waiters_and_is_tried_again() -> None:
+    cache: RecordCache[str, str] = RecordCache(ttl=10)
+    release = asyncio.Event()
+
+    async def broken() -> str:
+        await release.wait()
+        raise OSError("database unreachable")
+
+    waiting = [asyncio.create_task(cache.get("k", broken)) for _ in range(3)]
+    await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(r, OSError) for r in results)
+    assert await cache.get("k", Loader("recovered")) == "recovered"
+
+
+async def test_a_request_after_an_invalidation_does_not_join_an_older_load() -> None:
+    cache: RecordCache[str, str] = RecordCache(ttl=10)
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def old() -> str:
+        started.set()
+        await release.wait()
+        return "before the change"
+
+    first = asyncio.create_task(cache.get("k", old))
+    await started.wait()
+    cache.invalidate("k")
+    assert await cache.get("k", Loader("after the change")) == "after the change"
+    release.set()
+    assert await first == "before the change"

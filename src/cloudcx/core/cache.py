@@ -13,6 +13,7 @@ policy — expiry tied to the revocation delay, invalidation by the change feed
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
@@ -26,6 +27,7 @@ class RecordCache(Generic[K, V]):
         self.ttl = ttl
         self._size = size
         self._items: dict[K, tuple[float, V | None]] = {}
+        self._loading: dict[K, asyncio.Future[V | None]] = {}
         # Bumped by every invalidation: a load that started before one must not
         # store what it read, which may predate the change.
         self._generation = 0
@@ -33,15 +35,35 @@ class RecordCache(Generic[K, V]):
         self.misses = 0
 
     async def get(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
-        """The cached value of ``key``, or what ``load`` returns (then cached)."""
+        """The cached value of ``key``, or what ``load`` returns (then cached).
+
+        Requests that miss the same key together share one load: when a busy
+        entry expires, one query refreshes it instead of one per request.
+        """
         now = time.monotonic()
         found = self._items.get(key)
         if found is not None and found[0] > now:
             self.hits += 1
             return found[1]
+        pending = self._loading.get(key)
+        if pending is not None:
+            self.hits += 1
+            return await asyncio.shield(pending)
         self.misses += 1
         generation = self._generation
-        value = await load()
+        future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        else:
+            future.set_result(value)
+        finally:
+            if self._loading.get(key) is future:
+                del self._loading[key]
         if self.ttl > 0 and generation == self._generation:
             if len(self._items) >= self._size:
                 self._evict(now)
@@ -51,10 +73,12 @@ class RecordCache(Generic[K, V]):
     def invalidate(self, key: K) -> None:
         self._generation += 1
         self._items.pop(key, None)
+        self._loading.pop(key, None)  # a load begun before the change is not joined
 
     def clear(self) -> None:
         self._generation += 1
         self._items.clear()
+        self._loading.clear()
 
     def __len__(self) -> int:
         return len(self._items)
