@@ -8,8 +8,8 @@ server behind a single argon2 verification, on a single core.
 So an attempt starts beside the ones in flight only while the pair's counted
 failures plus the attempts in flight stay below the free failures: were all of
 them to fail, the pair would meet its first backoff exactly as if they had run
-one after another. Past that, an attempt waits until nothing is in flight, is
-checked again, and runs alone.
+one after another. Otherwise an attempt waits for one in flight to finish and
+is checked again; with nothing in flight it runs alone.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ Check = Callable[[], Awaitable[int]]
 @dataclass
 class _Pair:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
     in_flight: int = 0
     users: int = 0
 
@@ -57,12 +57,11 @@ class PairGate:
                 if not pair.in_flight:
                     yield  # alone: the lock is held until this attempt is counted
                     return
-                await pair.idle.wait()
+                pair.freed.clear()
+                await pair.freed.wait()
             pair.in_flight += 1
-            pair.idle.clear()
         try:
             yield
         finally:
             pair.in_flight -= 1
-            if not pair.in_flight:
-                pair.idle.set()
+            pair.freed.set()
