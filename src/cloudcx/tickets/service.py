@@ -29,12 +29,15 @@ from cloudcx.tickets.models import (
 from cloudcx.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
 
 
-async def next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    """The tenant's next ticket number, from its counter row locked until commit."""
+async def next_number(session: AsyncSession, tenant_id: uuid.UUID, count: int = 1) -> int:
+    """The tenant's next ticket number, from its counter row locked until commit.
+
+    ``count`` reserves that many numbers at once (a bulk load); the last one is returned.
+    """
     bump = (
         update(TicketCounter)
         .where(TicketCounter.tenant_id == tenant_id)
-        .values(last_number=TicketCounter.last_number + 1)
+        .values(last_number=TicketCounter.last_number + count)
         .returning(TicketCounter.last_number)
         .execution_options(synchronize_session=False)
     )
