@@ -1,17 +1,26 @@
-"""The ticket list's own path (tickets.listing): the same items as a read, in the same pages."""
+"""The ticket list's own path (tickets.listing): same items as a read, pages by index."""
 
 from __future__ import annotations
 
+import random
+import re
+import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
+from bench.list_plans import explain, page_statement
+from bench.seed_tickets import seed_tenant
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
 from cloudcx.db import utcnow
 from cloudcx.tenancy.service import TenantInfo
-from cloudcx.tickets.models import Ticket
+from cloudcx.tickets.filters import TicketFilters
+from cloudcx.tickets.models import Ticket, TicketStatus
 from cloudcx.tickets.schemas import TicketPublic
 from tests.cxapi import Headers, collect_pages, make_contact, make_ticket
 
@@ -98,3 +107,95 @@ async def test_no_filter_shows_another_tenants_tickets(
         URL, params={"requester": str(foreign_contact.id)}, headers=admin_headers
     )
     assert foreign.json()["data"] == []
+
+
+# Filters and sorts of the list, and the index each page must be read from.
+SQLITE_PLANS = [
+    pytest.param({}, "-created_at", "ix_tickets_tenant_created_subject", id="default"),
+    pytest.param({}, "created_at", "ix_tickets_tenant_created_subject", id="oldest-first"),
+    pytest.param({}, "-updated_at", "ix_tickets_tenant_updated", id="updated"),
+    pytest.param(
+        {"status": [TicketStatus.OPEN]}, "-created_at", "ix_tickets_tenant_status_created",
+        id="status",
+    ),
+    pytest.param(
+        {"assignee": "agent"}, "-created_at", "ix_tickets_tenant_assignee_created",
+        id="assignee",
+    ),
+    pytest.param(
+        {"requester": "contact"}, "-created_at", "ix_tickets_tenant_requester_created",
+        id="requester",
+    ),
+    pytest.param({"q": "printer"}, "-created_at", "ix_tickets_tenant_created_subject", id="q"),
+]  # fmt: skip
+
+
+@pytest_asyncio.fixture
+async def people(db: AsyncSession, tenant: TenantInfo, agent: User) -> dict[str, uuid.UUID]:
+    """Ids for the filters of the cases above that name someone."""
+    return {"agent": agent.id, "contact": (await make_contact(db, tenant)).id}
+
+
+async def _plan(
+    db: AsyncSession,
+    tenant: TenantInfo,
+    filters: dict[str, Any],
+    sort: str,
+    people: dict[str, uuid.UUID],
+) -> list[str]:
+    fields = {k: people.get(v, v) if isinstance(v, str) else v for k, v in filters.items()}
+    conn = await db.connection()
+    dialect = conn.dialect.name
+    query, values = page_statement(dialect, tenant.id, TicketFilters(**fields), sort, None)
+    return await explain(conn, query, values)
+
+
+@pytest.mark.parametrize(("filters", "sort", "index"), SQLITE_PLANS)
+async def test_sqlite_pages_are_read_from_the_list_indexes(
+    db: AsyncSession,
+    tenant: TenantInfo,
+    people: dict[str, uuid.UUID],
+    test_db_url: str,
+    filters: dict[str, Any],
+    sort: str,
+    index: str,
+) -> None:
+    if not test_db_url.startswith("sqlite"):
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    plan = await _plan(db, tenant, filters, sort, people)
+    assert plan[0].startswith(f"SEARCH tickets USING INDEX {index} (tenant_id=?"), plan
+    assert not [line for line in plan if line.startswith("SCAN") or "TEMP B-TREE" in line], plan
+
+
+POSTGRESQL_PLANS = {
+    "default": ({}, "-created_at", "ix_tickets_tenant_created"),
+    "updated": ({}, "-updated_at", "ix_tickets_tenant_updated"),
+    "status": ({"status": [TicketStatus.OPEN]}, "-created_at", "ix_tickets_tenant_status_created"),
+    "assignee": ({"assignee": "agent"}, "-created_at", "ix_tickets_tenant_assignee_created"),
+    "requester": ({"requester": "contact"}, "-created_at", "ix_tickets_tenant_requester_created"),
+    "q": ({"q": "zebra"}, "-created_at", "ix_tickets_subject_trgm"),
+}
+
+
+async def test_postgresql_pages_are_read_from_the_list_indexes(
+    db: AsyncSession, tenant: TenantInfo, people: dict[str, uuid.UUID], test_db_url: str
+) -> None:
+    """On a few thousand tickets of two tenants, planned with fresh statistics."""
+    if not test_db_url.startswith("postgresql"):
+        pytest.skip("set CLOUDCX_TEST_DATABASE_URL to a PostgreSQL database to run")
+    rng = random.Random(1)
+    await seed_tenant(db, "localhost", 2000, rng)
+    await seed_tenant(db, "other.example", 2000, rng)
+    # What autovacuum does soon after: new rows wait in the GIN index's pending
+    # list, which a search reads in full, until they are merged in.
+    await db.execute(text("SELECT gin_clean_pending_list('ix_tickets_subject_trgm')"))
+    await db.execute(text("ANALYZE tickets"))
+    for case, (filters, sort, index) in POSTGRESQL_PLANS.items():
+        plan = "\n".join(await _plan(db, tenant, filters, sort, people))
+        assert re.search(rf"(Index Scan (Backward )?using|Bitmap Index Scan on) {index}\b", plan), (
+            case,
+            plan,
+        )
+        assert "Seq Scan" not in plan, (case, plan)
+        # A word in few subjects: those few tickets are sorted, not the tenant's.
+        assert "Sort Key" not in plan or case == "q", (case, plan)

@@ -80,7 +80,8 @@ async def list_page(
     user = cx.require_user()
     if assignee == "me":
         assignee = str(user.id)
-    query = filtered(cx.tenant.id, _filters(status, priority, assignee, q))
+    filters = _filters(status, priority, assignee, q)
+    query = filtered(cx.tenant.id, filters, session.get_bind().dialect.name)
     page = await page_of(session, cx, query, SORTS["-created_at"], cursor, TicketPublic)
     names = await people(
         session,

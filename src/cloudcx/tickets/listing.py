@@ -72,7 +72,7 @@ def statement(
     found = _statements.get(shape)
     if found is None:
         columns = [_tags(dialect) if f == "tags" else TICKETS[f] for f in FIELDS]
-        query = select(*columns).where(*conditions(names))
+        query = select(*columns).where(*conditions(names, dialect))
         found = _statements[shape] = pagination.ordered(query, keyset, after_cursor=after_cursor)
     return found
 
