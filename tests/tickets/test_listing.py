@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from bench.list_plans import explain, page_statement
 from bench.seed_tickets import seed_tenant
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
@@ -199,3 +199,34 @@ async def test_postgresql_pages_are_read_from_the_list_indexes(
         assert "Seq Scan" not in plan, (case, plan)
         # A word in few subjects: those few tickets are sorted, not the tenant's.
         assert "Sort Key" not in plan or case == "q", (case, plan)
+
+
+@pytest.mark.parametrize(
+    ("filters", "inline"),
+    [
+        pytest.param({}, True, id="unfiltered"),
+        pytest.param({"q": "printer"}, False, id="q"),
+        pytest.param({"status": [TicketStatus.OPEN]}, False, id="status"),
+    ],
+)
+async def test_only_the_unfiltered_list_has_its_limit_in_the_sql(
+    db: AsyncSession, tenant: TenantInfo, filters: dict[str, Any], inline: bool
+) -> None:
+    """With the limit known, PostgreSQL keeps one plan for a prepared statement. For the
+    unfiltered list that saves the planning on every page; for q the one plan it kept
+    was the wrong one for rare words (a scan of 100,000 tickets, 0.8 s)."""
+    conn = await db.connection()
+    query, values = page_statement(
+        conn.dialect.name, tenant.id, TicketFilters(**filters), "-created_at", None
+    )
+    sent: list[str] = []
+
+    def capture(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(conn.sync_connection, "before_cursor_execute", capture)
+    try:
+        await conn.execute(query, values)
+    finally:
+        event.remove(conn.sync_connection, "before_cursor_execute", capture)
+    assert ("LIMIT 26" in sent[0]) is inline, sent[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ FIELDS = (
     "requester_id", "assignee_id", "tags", "created_at", "updated_at", "solved_at",
 )  # fmt: skip
 
+FILTERS = frozenset(f.name for f in fields(TicketFilters))  # their values are named alike
 _Shape = tuple[str, frozenset[str], str, bool]
 _statements: dict[_Shape, Select[Any]] = {}
 
@@ -73,7 +75,13 @@ def statement(
     if found is None:
         query = select(TICKETS.id, TICKETS.created_at, TICKETS.updated_at)
         query = pagination.ordered(
-            query.where(*conditions(names, dialect)), keyset, after_cursor=after_cursor
+            query.where(*conditions(names, dialect)),
+            keyset,
+            after_cursor=after_cursor,
+            # Unfiltered, every order is read from its own index whoever the
+            # tenant; a filter's best plan depends on its value (a rare word or
+            # a common one, one status or three).
+            one_plan=not names & FILTERS,
         )
         found = _statements[shape] = query.with_only_columns(*_driver_columns(dialect))
     return found
