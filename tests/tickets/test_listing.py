@@ -230,3 +230,28 @@ async def test_only_the_unfiltered_list_has_its_limit_in_the_sql(
     finally:
         event.remove(conn.sync_connection, "before_cursor_execute", capture)
     assert ("LIMIT 26" in sent[0]) is inline, sent[0]
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        pytest.param("REFUND", ["Refund please"], id="any-case"),
+        pytest.param("%", ["100% CPU"], id="percent-is-literal"),
+        pytest.param("e%c", [], id="percent-matches-no-run"),
+        pytest.param("e_c", ["snake_case bug"], id="underscore-is-literal"),
+        pytest.param("a_b", [], id="underscore-matches-no-character"),
+        pytest.param("a/b", ["a/b testing"], id="escape-character-is-literal"),
+    ],
+)
+async def test_q_is_literal_text_in_any_case(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    tenant: TenantInfo,
+    admin_headers: Headers,
+    q: str,
+    found: list[str],
+) -> None:
+    for subject in ("Refund please", "100% CPU", "snake_case bug", "a/b testing", "axb"):
+        await make_ticket(db, tenant, subject=subject)
+    response = await http.get(URL, params={"q": q}, headers=admin_headers)
+    assert [t["subject"] for t in response.json()["data"]] == found
