@@ -115,8 +115,9 @@ async def report(url: str, domain: str, runs: int) -> None:
 
 
 async def _second_page(conn: AsyncConnection, dialect: str, tenant: uuid.UUID) -> None:
-    query, values = page_statement(dialect, tenant, TicketFilters(), "-created_at", None)
-    last = (await conn.execute(query, values)).all()[24]
+    newest = select(Ticket.created_at, Ticket.id).where(Ticket.tenant_id == tenant)
+    newest = newest.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    last = (await conn.execute(newest.offset(24).limit(1))).one()
     cursor = pagination._encode(listing.SORTS["-created_at"], last.created_at, last.id)
     query, values = page_statement(dialect, tenant, TicketFilters(), "-created_at", cursor)
     print(f"\n## cursor=… (second page, {dialect})")
