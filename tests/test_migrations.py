@@ -39,12 +39,12 @@ def _diff(url: str) -> list[object]:
     return asyncio.run(run())
 
 
-def _ticket_indexes(url: str) -> dict[str, list[str | None]]:
+def _ticket_indexes(url: str, table: str = "tickets") -> dict[str, list[str | None]]:
     async def run() -> dict[str, list[str | None]]:
         engine = create_engine(url)
 
         def read(conn: Connection) -> dict[str, list[str | None]]:
-            return {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("tickets")}
+            return {i["name"]: i["column_names"] for i in inspect(conn).get_indexes(table)}
 
         try:
             async with engine.connect() as conn:
@@ -69,11 +69,13 @@ def _list_indexes_go_down_and_up_again(url: str) -> None:
     migrate.upgrade(url)
     at_head = _ticket_indexes(url)
     assert at_head["ix_tickets_tenant_updated"] == ["tenant_id", "updated_at", "id"]
+    assert _ticket_indexes(url, "ticket_tags")["ix_ticket_tags_tag"] == ["tag", "ticket_id"]
     command.downgrade(migrate.alembic_config(url), "0005")
     before = _ticket_indexes(url)
     assert before["ix_tickets_tenant_created"] == ["tenant_id", "created_at"]
     assert before["ix_tickets_tenant_updated"] == ["tenant_id", "updated_at"]
     assert not ADDED_BY_0006 & set(before)
+    assert _ticket_indexes(url, "ticket_tags")["ix_ticket_tags_tag"] == ["tag"]
     migrate.upgrade(url)
     assert _ticket_indexes(url) == at_head
     assert _diff(url) == []

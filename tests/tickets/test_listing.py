@@ -167,6 +167,16 @@ async def test_sqlite_pages_are_read_from_the_list_indexes(
     assert not [line for line in plan if line.startswith("SCAN") or "TEMP B-TREE" in line], plan
 
 
+async def test_sqlite_tag_reads_ticket_ids_from_the_tag_index(
+    db: AsyncSession, tenant: TenantInfo, people: dict[str, uuid.UUID], test_db_url: str
+) -> None:
+    if not test_db_url.startswith("sqlite"):
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    plan = await _plan(db, tenant, {"tag": "vip"}, "-created_at", people)
+    assert plan[0].startswith("SEARCH tickets USING INDEX ix_tickets_tenant_created_subject")
+    assert "SEARCH ticket_tags USING COVERING INDEX ix_ticket_tags_tag (tag=?)" in plan, plan
+
+
 POSTGRESQL_PLANS = {
     "default": ({}, "-created_at", "ix_tickets_tenant_created"),
     "updated": ({}, "-updated_at", "ix_tickets_tenant_updated"),
