@@ -73,6 +73,8 @@ def statement(
     shape = (dialect, names, keyset.name, after_cursor)
     found = _statements.get(shape)
     if found is None:
+        # Typed columns bound, filter and order the page (values are converted
+        # for the driver as usual); the select list is the driver's (below).
         query = select(TICKETS.id, TICKETS.created_at, TICKETS.updated_at)
         query = pagination.ordered(
             query.where(*conditions(names, dialect)),
