@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from cloudcx import migrate
 from cloudcx.db import create_engine
+from cloudcx.ddl import include_object
 from cloudcx.models import metadata
 
 
@@ -23,7 +26,8 @@ def _diff(url: str) -> list[object]:
         engine = create_engine(url)
 
         def compare(conn: Connection) -> list[object]:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_object": include_object(conn.dialect.name)}
+            ctx = MigrationContext.configure(conn, opts=opts)
             return list(compare_metadata(ctx, metadata))
 
         try:
@@ -33,6 +37,61 @@ def _diff(url: str) -> list[object]:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def _ticket_indexes(url: str, table: str = "tickets") -> dict[str, list[str | None]]:
+    async def run() -> dict[str, list[str | None]]:
+        engine = create_engine(url)
+
+        def read(conn: Connection) -> dict[str, list[str | None]]:
+            return {i["name"]: i["column_names"] for i in inspect(conn).get_indexes(table)}
+
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(read)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+ADDED_BY_0006 = {
+    "ix_tickets_tenant_status_created",
+    "ix_tickets_tenant_assignee_created",
+    "ix_tickets_tenant_requester_created",
+    "ix_tickets_tenant_created_subject",  # SQLite
+    "ix_tickets_subject_trgm",  # PostgreSQL
+}
+
+
+def _list_indexes_go_down_and_up_again(url: str) -> None:
+    """0006 replaces the time indexes by (tenant_id, time, id) ones and adds the filters'."""
+    migrate.upgrade(url)
+    at_head = _ticket_indexes(url)
+    assert at_head["ix_tickets_tenant_updated"] == ["tenant_id", "updated_at", "id"]
+    assert _ticket_indexes(url, "ticket_tags")["ix_ticket_tags_tag"] == ["tag", "ticket_id"]
+    command.downgrade(migrate.alembic_config(url), "0005")
+    before = _ticket_indexes(url)
+    assert before["ix_tickets_tenant_created"] == ["tenant_id", "created_at"]
+    assert before["ix_tickets_tenant_updated"] == ["tenant_id", "updated_at"]
+    assert not ADDED_BY_0006 & set(before)
+    assert _ticket_indexes(url, "ticket_tags")["ix_ticket_tags_tag"] == ["tag"]
+    migrate.upgrade(url)
+    assert _ticket_indexes(url) == at_head
+    assert _diff(url) == []
+
+
+def test_sqlite_ticket_list_indexes_downgrade_and_upgrade_again(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
+    _list_indexes_go_down_and_up_again(url)
+    at_head = _ticket_indexes(url)
+    assert at_head["ix_tickets_tenant_created_subject"] == [
+        "tenant_id",
+        "created_at",
+        "id",
+        "subject",
+    ]
+    assert not {"ix_tickets_tenant_created", "ix_tickets_subject_trgm"} & set(at_head)
 
 
 def test_sqlite_empty_to_head_matches_models(tmp_path: Path) -> None:
@@ -47,12 +106,15 @@ def test_pending_reports_an_empty_database(tmp_path: Path) -> None:
     assert asyncio.run(migrate.pending(url)) != []
 
 
-@pytest.mark.skipif(
+needs_postgresql = pytest.mark.skipif(
     not os.environ.get("CLOUDCX_TEST_DATABASE_URL", "").startswith("postgresql"),
     reason="set CLOUDCX_TEST_DATABASE_URL to a PostgreSQL database to run",
 )
-def test_postgresql_empty_to_head_matches_models() -> None:
-    """Runs in a throw-away database so the suite's own tables do not interfere."""
+
+
+@pytest.fixture
+def throwaway_postgresql() -> Iterator[str]:
+    """A new, empty database, so the suite's own tables do not interfere."""
     base = os.environ["CLOUDCX_TEST_DATABASE_URL"]
     name = f"cloudcx_mig_{uuid.uuid4().hex[:8]}"
 
@@ -66,9 +128,25 @@ def test_postgresql_empty_to_head_matches_models() -> None:
 
     asyncio.run(ddl(f'CREATE DATABASE "{name}"'))
     try:
-        url = base.rsplit("/", 1)[0] + "/" + name
-        migrate.upgrade(url)
-        assert asyncio.run(migrate.pending(url)) == []
-        assert _diff(url) == []
+        yield base.rsplit("/", 1)[0] + "/" + name
     finally:
         asyncio.run(ddl(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@needs_postgresql
+def test_postgresql_empty_to_head_matches_models(throwaway_postgresql: str) -> None:
+    url = throwaway_postgresql
+    migrate.upgrade(url)
+    assert asyncio.run(migrate.pending(url)) == []
+    assert _diff(url) == []
+
+
+@needs_postgresql
+def test_postgresql_ticket_list_indexes_downgrade_and_upgrade_again(
+    throwaway_postgresql: str,
+) -> None:
+    _list_indexes_go_down_and_up_again(throwaway_postgresql)
+    at_head = _ticket_indexes(throwaway_postgresql)
+    assert at_head["ix_tickets_tenant_created"] == ["tenant_id", "created_at", "id"]
+    assert at_head["ix_tickets_subject_trgm"] == ["subject"]
+    assert "ix_tickets_tenant_created_subject" not in at_head

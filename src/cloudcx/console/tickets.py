@@ -25,7 +25,8 @@ from cloudcx.console.ticket_form import agents
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
 from cloudcx.tickets import service
-from cloudcx.tickets.api import SORTS
+from cloudcx.tickets.filters import TicketFilters, filtered
+from cloudcx.tickets.listing import SORTS
 from cloudcx.tickets.models import Message, Ticket, TicketPriority, TicketStatus
 from cloudcx.tickets.schemas import MessageCreate, TicketPublic, TicketUpdate
 
@@ -53,7 +54,7 @@ def _values(kind: type[StrEnum]) -> set[str]:
     return {m.value for m in kind}
 
 
-def _filters(status: str, priority: str, assignee: str, q: str) -> service.TicketFilters:
+def _filters(status: str, priority: str, assignee: str, q: str) -> TicketFilters:
     """Query-string filters; unknown values are ignored rather than refused on a page."""
     statuses = [TicketStatus(status)] if status in _values(TicketStatus) else None
     prio = TicketPriority(priority) if priority in _values(TicketPriority) else None
@@ -61,7 +62,7 @@ def _filters(status: str, priority: str, assignee: str, q: str) -> service.Ticke
         assignee_id = uuid.UUID(assignee) if assignee else None
     except ValueError:
         assignee_id = None
-    return service.TicketFilters(
+    return TicketFilters(
         status=statuses, priority=prio, assignee=assignee_id, q=q.replace("\x00", "")[:200]
     )
 
@@ -79,7 +80,8 @@ async def list_page(
     user = cx.require_user()
     if assignee == "me":
         assignee = str(user.id)
-    query = service.filtered(cx.tenant.id, _filters(status, priority, assignee, q))
+    filters = _filters(status, priority, assignee, q)
+    query = filtered(cx.tenant.id, filters, session.get_bind().dialect.name)
     page = await page_of(session, cx, query, SORTS["-created_at"], cursor, TicketPublic)
     names = await people(
         session,

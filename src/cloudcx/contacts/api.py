@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from cloudcx.api import pagination
 from cloudcx.api.auth import require_scope
@@ -23,8 +22,9 @@ from cloudcx.contacts.models import Contact
 from cloudcx.contacts.schemas import ContactCreate, ContactPublic, ContactUpdate
 from cloudcx.deps import SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
-from cloudcx.tickets.api import SORTS as TICKET_SORTS
-from cloudcx.tickets.models import Ticket
+from cloudcx.tickets import listing
+from cloudcx.tickets.filters import TicketFilters
+from cloudcx.tickets.listing import SORTS as TICKET_SORTS
 from cloudcx.tickets.schemas import TicketPublic
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["Contacts"], dependencies=[Depends(rate_limit)])
@@ -145,10 +145,8 @@ async def contact_tickets(
     __: Annotated[AccessToken, Depends(require_scope("tickets:read"))],
     contact: ContactDep,
     params: PageDep,
-) -> Page[TicketPublic]:
+) -> Response:
     keyset = TICKET_SORTS["-created_at"]
-    query = select(Ticket).where(
-        Ticket.tenant_id == contact.tenant_id, Ticket.requester_id == contact.id
-    )
-    rows = (await session.scalars(pagination.apply(query, keyset, params))).all()
-    return pagination.page(rows, keyset, params, TicketPublic)
+    filters = TicketFilters(requester=contact.id)
+    items = await listing.page_items(session, contact.tenant_id, filters, keyset, params)
+    return pagination.json_page(items, keyset, params)

@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from cloudcx.db import UTCDateTime, create_engine
+from cloudcx.ddl import include_object
 from cloudcx.models import metadata
 
 config = context.config
@@ -28,6 +29,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

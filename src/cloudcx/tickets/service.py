@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,19 +19,21 @@ from cloudcx.tickets.models import (
     MessageKind,
     Ticket,
     TicketCounter,
-    TicketPriority,
     TicketStatus,
     TicketTag,
 )
 from cloudcx.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
 
 
-async def next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    """The tenant's next ticket number, from its counter row locked until commit."""
+async def next_number(session: AsyncSession, tenant_id: uuid.UUID, count: int = 1) -> int:
+    """The tenant's next ticket number, from its counter row locked until commit.
+
+    ``count`` reserves that many numbers at once (a bulk load); the last one is returned.
+    """
     bump = (
         update(TicketCounter)
         .where(TicketCounter.tenant_id == tenant_id)
-        .values(last_number=TicketCounter.last_number + 1)
+        .values(last_number=TicketCounter.last_number + count)
         .returning(TicketCounter.last_number)
         .execution_options(synchronize_session=False)
     )
@@ -185,34 +184,3 @@ def _reopened_by(customer: bool) -> tuple[TicketStatus, ...]:
     if customer:
         return (TicketStatus.PENDING, TicketStatus.SOLVED)
     return (TicketStatus.NEW,)
-
-
-@dataclass(frozen=True, slots=True)
-class TicketFilters:
-    status: list[TicketStatus] | None = None
-    priority: TicketPriority | None = None
-    assignee: uuid.UUID | None = None
-    requester: uuid.UUID | None = None
-    tag: str | None = None
-    updated_since: datetime | None = None
-    q: str | None = None
-
-
-def filtered(tenant_id: uuid.UUID, f: TicketFilters) -> Select[Any]:
-    query = select(Ticket).where(Ticket.tenant_id == tenant_id)
-    if f.status:
-        query = query.where(Ticket.status.in_(f.status))
-    if f.priority is not None:
-        query = query.where(Ticket.priority == f.priority)
-    if f.assignee is not None:
-        query = query.where(Ticket.assignee_id == f.assignee)
-    if f.requester is not None:
-        query = query.where(Ticket.requester_id == f.requester)
-    if f.tag:
-        tagged = select(TicketTag.ticket_id).where(TicketTag.tag == f.tag.strip().lower())
-        query = query.where(Ticket.id.in_(tagged))
-    if f.updated_since is not None:
-        query = query.where(Ticket.updated_at >= f.updated_since)
-    if f.q:
-        query = query.where(Ticket.subject.icontains(f.q.strip(), autoescape=True))
-    return query
