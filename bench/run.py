@@ -29,11 +29,12 @@ from pathlib import Path
 
 import httpx
 
-from bench import peers, report
+from bench import peers, report, seed_tickets
 from bench.cases import REFRESH_LUA, Load, Result, wrk
 from bench.servers import Installation, Server, rss_mib
 
 PORT = 8103
+TICKETS = 100_000
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_DB = "cloudcx_bench"
 
@@ -76,7 +77,7 @@ def client_token(server: Server) -> str:
     return token
 
 
-def own_cases(server: Server, load: Load, tickets: bool) -> dict[str, Result]:
+def own_cases(server: Server, load: Load) -> dict[str, Result]:
     token, own = server.password_grant()["access_token"], client_token(server)
     answer = httpx.post(
         f"{server.base}/oauth/introspect",
@@ -94,11 +95,8 @@ def own_cases(server: Server, load: Load, tickets: bool) -> dict[str, Result]:
             auth=basic(server),
         ),
         "refresh_grant": refresh(server, load),
+        "tickets_list": wrk(f"{server.base}/api/v1/tickets?limit=25", load, auth=f"Bearer {token}"),
     }
-    if tickets:
-        results["tickets_list"] = wrk(
-            f"{server.base}/api/v1/tickets?limit=25", load, auth=f"Bearer {token}"
-        )
     return results
 
 
@@ -120,13 +118,10 @@ def refresh(server: Server, load: Load, seconds: int | None = None) -> Result:
         pool.unlink()
 
 
-def seed_tickets(install: Installation) -> bool:
-    try:
-        from bench import seed_tickets
-    except ImportError:
-        return False
-    asyncio.run(seed_tickets.seed_for_bench(install.database_url or install.sqlite_url))
-    return True
+def load_tickets(install: Installation) -> None:
+    """100,000 tickets in the benchmark's tenant and 100,000 in another one."""
+    url = install.database_url or install.sqlite_url
+    asyncio.run(seed_tickets.seed(url, "localhost", TICKETS, other_tenant_count=TICKETS))
 
 
 def argon2_limit() -> tuple[float, float]:
@@ -219,7 +214,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cloudcx-bench-") as tmp:
         sqlite = Installation(Path(tmp) / "sqlite")
         sqlite.prepare()
-        tickets = seed_tickets(sqlite)
+        load_tickets(sqlite)
         available = [] if args.no_peers else peers.available()
         if available:
             print(f"peers: {' '.join(available)} (shared/peers/bench.sh, {args.repeats} repeat(s))")
@@ -228,18 +223,18 @@ def main() -> None:
             if not available:
                 found.sqlite.update(shared_cases(server, load))
             print("CloudCX cases on SQLite")
-            found.sqlite.update(own_cases(server, load, tickets))
+            found.sqlite.update(own_cases(server, load))
             if args.memory_minutes > 0:
                 print(f"mixed run, {args.memory_minutes} min")
                 found.memory = memory_run(server, args.memory_minutes)
         pg = None if args.no_postgres else postgres_install(Path(tmp))
         if pg is not None:
             pg.prepare()
-            pg_tickets = seed_tickets(pg)
+            load_tickets(pg)
             with pg.serving(PORT) as server:
                 print("CloudCX cases on PostgreSQL")
                 found.postgres.update(shared_cases(server, load))
-                found.postgres.update(own_cases(server, load, pg_tickets))
+                found.postgres.update(own_cases(server, load))
     found.minutes = (time.monotonic() - started) / 60
     found.python = host.python_version()
     args.output.write_text(report.render(found))
