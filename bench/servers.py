@@ -131,12 +131,21 @@ class Server:
         return tokens
 
     def worker_pids(self) -> list[int]:
-        """The server's worker processes (children of the process started)."""
+        """The server's worker processes (children of the process started that
+        serve requests, not multiprocessing's resource tracker)."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         try:
-            return [int(p) for p in children.read_text().split()]
+            pids = [int(p) for p in children.read_text().split()]
         except OSError:
             return []
+        return [p for p in pids if b"spawn_main" in _cmdline(p)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def rss_mib(pid: int) -> float:
