@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloudcx.core.cache import RecordCache
 from cloudcx.tenancy.models import Tenant, TenantDomain
 
 _DOMAIN_RE = re.compile(
@@ -50,25 +50,17 @@ class TenantDirectory:
     """Host → tenant, cached in memory for ``ttl`` seconds.
 
     The cache keeps API requests free of database queries (DESIGN.md §8); a new
-    tenant or domain created by another process is seen within ``ttl``.
+    tenant or domain created by another process is seen within ``ttl``, and
+    one made by this process at once (the change feed clears the cache).
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
         self._sessionmaker = sessionmaker
-        self._ttl = ttl
-        self._cache: dict[str, tuple[float, TenantInfo | None]] = {}
+        self._cache: RecordCache[str, TenantInfo] = RecordCache(ttl)
 
     async def by_host(self, host: str) -> TenantInfo | None:
         domain = host_without_port(host)
-        hit = self._cache.get(domain)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        info = await self._load(domain)
-        if len(self._cache) > 10_000:  # unknown hosts must not grow memory forever
-            self._cache.clear()
-        self._cache[domain] = (now + self._ttl, info)
-        return info
+        return await self._cache.get(domain, lambda: self._load(domain))
 
     def invalidate(self) -> None:
         self._cache.clear()
