@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -171,6 +172,14 @@ async def _flock(fd: int) -> None:
         await waiting
         fcntl.flock(fd, fcntl.LOCK_UN)
         raise
+
+
+def upsert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT … ON CONFLICT`` for the session's backend (both dialects spell it
+    alike, but each has its own construct)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def create_sessionmaker(

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Insert, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudcx.db import utcnow
+from cloudcx.db import upsert, utcnow
 from cloudcx.oauth import revocation
 from cloudcx.oauth.clients import AnyClient
 from cloudcx.oauth.models import AuthorizationCode, OAuthClient, OAuthConsent, RefreshToken
@@ -68,10 +67,8 @@ async def record(
 def _insert_once(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, client: AnyClient
 ) -> Insert:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(OAuthConsent)
+        upsert(session, OAuthConsent)
         .values(
             id=uuid.uuid4(),
             tenant_id=tenant_id,

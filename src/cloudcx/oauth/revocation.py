@@ -27,11 +27,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudcx.changes import changed_on_commit
-from cloudcx.db import utcnow
+from cloudcx.db import upsert, utcnow
 from cloudcx.oauth.models import Revocation
 from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL, AccessToken
 
@@ -80,16 +79,15 @@ async def revoke(
         "created_at": now,
         "expires_at": now + timedelta(seconds=lifetime + 60),
     }
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Revocation)
-    later = upsert.excluded.expires_at
+    insert = upsert(session, Revocation)
+    later = insert.excluded.expires_at
     changes: dict[str, Any] = {
         "expires_at": case((Revocation.expires_at > later, Revocation.expires_at), else_=later)
     }
     if kind in _CUTS:
-        changes["created_at"] = upsert.excluded.created_at
+        changes["created_at"] = insert.excluded.created_at
     statement = (
-        upsert.values(row)
+        insert.values(row)
         .on_conflict_do_update(index_elements=["tenant_id", "kind", "value"], set_=changes)
         .returning(Revocation.id, Revocation.created_at)
     )

@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
 from cloudcx.api.problems import invalid
 from cloudcx.contacts import service as contacts
 from cloudcx.contacts.models import Contact
-from cloudcx.db import utcnow
+from cloudcx.db import upsert, utcnow
 from cloudcx.tickets.models import (
     Message,
     MessageKind,
@@ -44,9 +42,8 @@ async def next_number(session: AsyncSession, tenant_id: uuid.UUID, count: int = 
     start = await session.scalar(
         select(func.max(Ticket.number)).where(Ticket.tenant_id == tenant_id)
     )
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(TicketCounter)
+        upsert(session, TicketCounter)
         .values(tenant_id=tenant_id, last_number=start or 0)
         .on_conflict_do_nothing()
     )
