@@ -3,7 +3,8 @@
 -- for each request and puts back the one the answer rotates it into.
 --   WRK_TOKENS_FILE: one refresh token per line (more than the connections per thread)
 --   WRK_CLIENT_ID:   the public client the tokens were issued to
--- Prints one machine-readable line like wrk_case.lua:  RESULT {json}
+--   WRK_CASE_LUA:    bench/case.lua, whose done() prints the RESULT line
+dofile(os.getenv("WRK_CASE_LUA"))  -- done(): the same RESULT line as every case
 local client_id = os.getenv("WRK_CLIENT_ID") or "bench-public"
 local counter = 0
 local all = {}
@@ -40,16 +41,4 @@ end
 function response(status, headers, body)
   local token = string.match(body, '"refresh_token":"([^"]+)"')
   if token then table.insert(pool, token) end
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  local secs = summary.duration / 1e6
-  io.write(string.format(
-    'RESULT {"requests":%d,"duration_s":%.3f,"rps":%.2f,"p50_ms":%.2f,"p90_ms":%.2f,"p99_ms":%.2f,' ..
-    '"max_ms":%.2f,"mean_ms":%.2f,"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,"err_timeout":%d}\n',
-    summary.requests, secs, summary.requests / secs,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, latency.mean / 1000,
-    e.connect, e.read, e.write, e.status, e.timeout))
 end

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from bench import peers, report, seed_tickets
-from bench.cases import REFRESH_LUA, Load, Result, wrk
+from bench.cases import CASE_LUA, REFRESH_LUA, Load, Result, wrk
 from bench.servers import Installation, Server, rss_mib
 
 PORT = 8103
@@ -105,7 +105,11 @@ def refresh(server: Server, load: Load, seconds: int | None = None) -> Result:
     pool = Path(tempfile.mkstemp(suffix=".tokens")[1])
     needed = load.connections * 3
     pool.write_text("\n".join(server.password_grant()["refresh_token"] for _ in range(needed)))
-    env = {"WRK_TOKENS_FILE": str(pool), "WRK_CLIENT_ID": server.accounts.public_client_id}
+    env = {
+        "WRK_TOKENS_FILE": str(pool),
+        "WRK_CLIENT_ID": server.accounts.public_client_id,
+        "WRK_CASE_LUA": str(CASE_LUA),
+    }
     try:
         return wrk(
             f"{server.base}/oauth/token",

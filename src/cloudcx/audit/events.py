@@ -59,7 +59,7 @@ async def signed_out(session: AsyncSession, request: Request, user: User) -> Non
     )
 
 
-async def signin_failed(platform: Platform, request: Request, login: str, reason: str) -> None:
+def signin_failed(platform: Platform, request: Request, login: str, reason: str) -> None:
     tenant = _tenant(request)
     if tenant is None:
         return

@@ -50,7 +50,7 @@ async def login(
             platform, session, cx.tenant, login=email, password=password, ip=ip
         )
     except signin.TooManyAttempts as exc:
-        await audit_events.signin_failed(platform, cx.request, email, "throttled")
+        audit_events.signin_failed(platform, cx.request, email, "throttled")
         page = cx.render(
             "login.html", status_code=429, next=safe_next(next, ""), email=email, error=THROTTLED
         )
@@ -58,7 +58,7 @@ async def login(
         return page
     user = attempt.user
     if user is None:
-        await audit_events.signin_failed(platform, cx.request, email, attempt.reason)
+        audit_events.signin_failed(platform, cx.request, email, attempt.reason)
         return cx.render(
             "login.html", status_code=400, next=safe_next(next, ""), email=email, error=BAD_LOGIN
         )
