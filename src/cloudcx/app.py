@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         lifespan=lifespan,
         docs_url=None,  # served by api.docs from local assets
         redoc_url=None,
+        # FastAPI's OpenTelemetry hooks ask on every request whether a provider is
+        # configured; the platform exports its own Prometheus metrics instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.platform = platform
     app.state.ratelimiter = RateLimiter.from_settings(platform.settings)

@@ -186,3 +186,23 @@ def create_sessionmaker(
     engine: AsyncEngine, sync_session_class: type[Session] = Session
 ) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=sync_session_class)
+
+
+@asynccontextmanager
+async def session_scope(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session for one request, as ``async with sessionmaker()`` but cheaper to end.
+
+    ``AsyncSession.close`` switches into a greenlet even when the session never
+    began a transaction (a client-credentials grant never reads): that switch
+    was a tenth of such a request. Without a transaction, the session holds no
+    connection and there is nothing to give back; with one (a read left open,
+    an error before the commit), it is closed, which rolls back.
+    """
+    session = sessionmaker()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await session.close()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloudcx.db import session_scope
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 
@@ -20,6 +21,12 @@ def platform_of(request: Request) -> Platform:
 def tenant_of(request: Request) -> TenantInfo:
     tenant: TenantInfo = request.state.tenant
     return tenant
+
+
+def issuer_of(request: Request) -> str:
+    """The tenant's URL as this request reached it; tokens' ``iss`` (DESIGN.md §2)."""
+    base: str = request.state.base_url
+    return base
 
 
 # Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def``
@@ -36,14 +43,12 @@ async def get_tenant(request: Request) -> TenantInfo:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A database session per request; handlers commit explicitly."""
-    async with platform_of(request).sessionmaker() as session:
+    async with session_scope(platform_of(request).sessionmaker) as session:
         yield session
 
 
 async def issuer(request: Request) -> str:
-    """The tenant's URL as this request reached it; tokens' ``iss`` (DESIGN.md §2)."""
-    base: str = request.state.base_url
-    return base
+    return issuer_of(request)
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
