@@ -17,9 +17,9 @@ transaction of the action itself (``audit.service.record``).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +30,7 @@ from cloudcx.db import WriteGate
 log = logging.getLogger("cloudcx.audit")
 
 INTERVAL = 0.25
+_TABLE = cast(Table, AuditEvent.__table__)
 # Past this many queued events (the database has been unreachable for long),
 # the oldest are dropped, and counted in the log, rather than grow memory.
 MAX_PENDING = 100_000
@@ -86,7 +87,7 @@ class AuditWriter:
             await session.connection()
             async with self._gate():
                 # Core's executemany: the ORM's bulk path costs more than the insert.
-                await session.execute(insert(AuditEvent.__table__), rows)
+                await session.execute(insert(_TABLE), rows)
                 await session.commit()
 
     async def _insert_each(self, rows: list[dict[str, Any]]) -> None:

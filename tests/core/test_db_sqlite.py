@@ -1,0 +1,96 @@
+"""The one-hop SQLite adapter behaves as the stock one, in a quarter of the trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from cloudcx.db import create_engine
+from cloudcx.db_sqlite import OneHopConnection
+
+
+@pytest_asyncio.fixture
+async def hop_engine(tmp_path: Path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hop.db'}")
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call made on a connection's thread, by the function's name."""
+    made: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return made
+
+
+async def test_engine_uses_the_one_hop_adapter(hop_engine) -> None:
+    async with hop_engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        assert isinstance(raw.dbapi_connection, OneHopConnection)
+
+
+async def test_rows_rowcount_and_lastrowid(hop_engine) -> None:
+    async with hop_engine.begin() as conn:
+        inserted = await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        assert inserted.lastrowid == 1
+        await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), [{"n": "b"}, {"n": "c"}])
+        updated = await conn.execute(text("UPDATE t SET name = name || '!' WHERE id > 1"))
+        assert updated.rowcount == 2
+        rows = (await conn.execute(text("SELECT id, name FROM t ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [(1, "a"), (2, "b!"), (3, "c!")]
+
+
+async def test_a_statement_is_one_trip_and_an_idle_rollback_none(hop_engine, trips) -> None:
+    async with hop_engine.connect() as conn:
+        trips.clear()
+        result = await conn.execute(text("SELECT 1"))
+        assert result.scalar_one() == 1
+        assert len(trips) == 1
+        await conn.commit()
+    # Returning the connection to the pool rolls back a transaction: there was
+    # none left after the commit, so no trip was made for it.
+    assert len(trips) == 2  # the SELECT and the commit
+
+
+async def test_rollback_undoes_an_open_transaction(hop_engine) -> None:
+    async with hop_engine.connect() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('gone')"))
+        await conn.rollback()
+        count = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
+    assert count == 0
+
+
+async def test_a_connection_returned_mid_transaction_is_rolled_back(hop_engine) -> None:
+    async with hop_engine.connect() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('dropped')"))
+    async with hop_engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
+    assert count == 0
+
+
+async def test_errors_are_sqlalchemys(hop_engine) -> None:
+    async with hop_engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('x')"))
+    with pytest.raises(IntegrityError):
+        async with hop_engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('x')"))
+    with pytest.raises(OperationalError):
+        async with hop_engine.connect() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+    # The connection that failed is usable again.
+    async with hop_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
