@@ -326,3 +326,44 @@ def test_default_limits(monkeypatch: pytest.MonkeyPatch) -> None:
         settings.keep_alive_timeout,
         settings.max_connections,
     ) == (16 * 1024, 10, 30, 5, 1000)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+def test_a_response_head_leaves_with_its_first_body_bytes() -> None:
+    from cloudcx.server import _HeadWithBody
+
+    sent = _Recorder()
+    transport = _HeadWithBody(sent)  # type: ignore[arg-type]
+    transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert sent.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]  # interim answers go at once
+    transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
+    assert len(sent.writes) == 1  # the head waits for the body
+    transport.write(b"body")
+    transport.write(b"more")
+    assert sent.writes[1:] == [b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nbody", b"more"]
+    assert transport.is_closing() is False  # everything else is the transport's
+
+
+def test_a_head_without_body_is_sent_when_the_connection_closes() -> None:
+    from cloudcx.server import _HeadWithBody
+
+    sent = _Recorder()
+    transport = _HeadWithBody(sent)  # type: ignore[arg-type]
+    transport.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+    transport.close()
+    assert sent.writes == [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"]
+    assert sent.closed

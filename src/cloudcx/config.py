@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     var_dir: Path = Path("var")
     database_url: str = ""
+    # Connections each process keeps open, and how many more it opens under a
+    # burst (closed again when returned). Keep db_pool_size at least the usual
+    # number of concurrent requests per process: a connection opened and
+    # closed per request costs more than the request.
+    db_pool_size: int = Field(default=20, ge=1, le=1000)
+    db_max_overflow: int = Field(default=10, ge=0, le=1000)
     redis_url: str | None = None
     secret_key: str | None = Field(default=None, repr=False)
 

@@ -78,14 +78,17 @@ class TimestampMixin:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
-        if make_url(url).get_driver_name() == "aiosqlite":
+        parsed = make_url(url)
+        if parsed.get_driver_name() == "aiosqlite":
             kwargs.setdefault("module", db_sqlite.dbapi())
+        if parsed.database in (None, "", ":memory:"):
+            # One connection shared by all (SQLAlchemy's StaticPool): no pool to size.
+            kwargs.pop("pool_size", None)
+            kwargs.pop("max_overflow", None)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
     return create_async_engine(url, **kwargs)
 
 

@@ -62,7 +62,11 @@ class Platform:
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Platform:
-        engine = engine or create_engine(settings.db_url)
+        engine = engine or create_engine(
+            settings.db_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
         session_class = changes.session_class()
         maker = create_sessionmaker(engine, session_class)
         # Clients and users may be as stale as revocations, never more (DESIGN.md §8).

@@ -103,6 +103,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_bytes = None
         self._cancel_header_timer()
         super().on_headers_complete()
+        self.cycle.transport = _HeadWithBody(self.transport)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self.head_bytes = 0
@@ -152,6 +153,45 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.body_timer is not None:
             self.body_timer.cancel()
             self.body_timer = None
+
+
+class _HeadWithBody:
+    """A response's transport that sends the head together with the first body bytes.
+
+    uvicorn writes a response's head and its body in two calls: two system
+    calls and two TCP segments for every small answer. Here the head waits for
+    the body (an ASGI app sends its first ``http.response.body`` right after
+    ``http.response.start``) and both leave in one write. An interim
+    ``100 Continue``, written before the head, goes at once.
+    """
+
+    __slots__ = ("_head", "_started", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._started = False
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if not self._started:
+            if data.startswith(b"HTTP/1.1 100 "):
+                self._transport.write(data)
+                return
+            self._started = True
+            self._head = data
+            return
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._head is not None:
+            self._transport.write(self._head)
+            self._head = None
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def run(settings: Settings, *, host: str, port: int, workers: int, reload: bool) -> None:

@@ -265,3 +265,26 @@ async def test_q_is_literal_text_in_any_case(
         await make_ticket(db, tenant, subject=subject)
     response = await http.get(URL, params={"q": q}, headers=admin_headers)
     assert [t["subject"] for t in response.json()["data"]] == found
+
+
+@pytest.mark.parametrize(
+    ("stored", "written"),
+    [
+        ("2026-01-31 12:34:56.123456", "2026-01-31T12:34:56.123456Z"),
+        ("2026-01-31 12:34:56.000000", "2026-01-31T12:34:56Z"),
+        ("2026-01-31 12:34:56", "2026-01-31T12:34:56Z"),  # another shape is parsed
+    ],
+)
+def test_sqlite_times_are_written_as_pydantic_writes_them(stored: str, written: str) -> None:
+    from datetime import UTC, datetime
+
+    import orjson
+    from pydantic import TypeAdapter
+
+    from cloudcx.tickets.listing import _utc
+
+    ours = orjson.dumps(_utc(stored), option=orjson.OPT_UTC_Z)
+    as_pydantic = TypeAdapter(datetime).dump_json(
+        datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    )
+    assert ours == as_pydantic == f'"{written}"'.encode()

@@ -171,7 +171,10 @@ def json_page(items: Sequence[dict[str, Any]], keyset: Keyset, params: PageParam
     cursor = url = None
     if len(items) > params.limit:
         last = data[-1]
-        cursor = _encode(keyset, last[keyset.column.key], last[keyset.id_column.key])
+        value = last[keyset.column.key]
+        if isinstance(value, str):  # a listing's time written as JSON text already
+            value = datetime.fromisoformat(value)
+        cursor = _encode(keyset, value, last[keyset.id_column.key])
         url = _next_url(params, cursor)
     body = {"data": data, "next_cursor": cursor, "links": {"next": url}}
     content = orjson.dumps(body, default=_uuid_subclass, option=orjson.OPT_UTC_Z)

@@ -145,5 +145,15 @@ def _uuid(hex_digits: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _utc(text: str) -> datetime:
+def _utc(text: str) -> str | datetime:
+    """The time as pydantic and orjson write a UTC datetime (``…T…[.ffffff]Z``).
+
+    SQLAlchemy stores ``YYYY-MM-DD HH:MM:SS.ffffff``: that shape is rewritten
+    as text, without building a datetime (a page has 75 of them); any other is
+    parsed.
+    """
+    if len(text) == 26 and text[10] == " " and text[19] == ".":
+        if text.endswith(".000000"):
+            return f"{text[:10]}T{text[11:19]}Z"
+        return f"{text[:10]}T{text[11:]}Z"
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
