@@ -27,7 +27,8 @@ RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
 DEV_LOCK = ROOT / "requirements" / "dev.txt"
 RUNTIME_IN = ROOT / "requirements" / "runtime.in"
 
-TARGET = default_environment() | {
+TARGET: dict[str, str] = {
+    **{k: str(v) for k, v in default_environment().items()},
     "python_version": "3.11",
     "python_full_version": "3.11.0",
     "implementation_name": "cpython",
