@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install dev run test lint format bench clean
+.PHONY: install dev run test lint format bench clean lock lock-upgrade
 
 install: $(VENV)/.installed ## create .venv with the platform installed
 
@@ -43,3 +43,19 @@ clean:
 
 bench: dev ## benchmark against the peers (../shared/peers) and write bench/REPORT.md
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The locks pin every runtime and dev dependency with its hashes, for CPython 3.11
+# on Linux x86_64: CI installs requirements/dev.txt and production requirements/runtime.txt
+# (pip install --require-hashes -r ...). uv resolves for that target whatever this machine is.
+UV_VERSION = 0.13.8
+LOCK = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" $(LOCK_ARGS)
+
+lock: $(VENV)/bin/python ## regenerate requirements/*.txt, keeping the pins that still fit
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(LOCK) pyproject.toml requirements/runtime.in -o requirements/runtime.txt
+	$(LOCK) pyproject.toml requirements/runtime.in --extra dev -c requirements/runtime.txt \
+		-o requirements/dev.txt
+
+lock-upgrade: ## the same with the newest releases that fit pyproject.toml
+	$(MAKE) lock LOCK_ARGS=--upgrade

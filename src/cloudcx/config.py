@@ -22,29 +22,94 @@ SECRET_KEY_FILE = "secret_key"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLOUDCX_", env_file=".env", extra="ignore")
 
-    environment: Literal["development", "production", "test"] = "development"
-    var_dir: Path = Path("var")
-    database_url: str = ""
-    # Connections each process keeps open, and how many more it opens under a
-    # burst (closed again when returned). Keep db_pool_size at least the usual
-    # number of concurrent requests per process: a connection opened and
-    # closed per request costs more than the request.
-    db_pool_size: int = Field(default=20, ge=1, le=1000)
-    db_max_overflow: int = Field(default=10, ge=0, le=1000)
-    redis_url: str | None = None
-    secret_key: str | None = Field(default=None, repr=False)
+    environment: Literal["development", "production", "test"] = Field(
+        default="development",
+        description="`production` refuses to start without a secret key of 32+ characters.",
+    )
+    var_dir: Path = Field(
+        default=Path("var"),
+        description="Where the embedded SQLite database and the generated secret key live.",
+    )
+    database_url: str = Field(
+        default="",
+        description=(
+            "SQLAlchemy URL of the database; empty means SQLite at `<var_dir>/cloudcx.db`. "
+            "`postgresql+asyncpg://user@host/db` in production."
+        ),
+    )
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description=(
+            "Database connections each process keeps open. Keep it at least the usual number "
+            "of concurrent requests per process: a connection opened and closed per request "
+            "costs more than the request."
+        ),
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=1000,
+        description="Connections a process may open beyond `db_pool_size` in a burst, "
+        "closed again when returned.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description=(
+            "Redis for the rate-limit and sign-in counters every process shares and for "
+            "change notifications between processes; required when several processes serve."
+        ),
+    )
+    secret_key: str | None = Field(
+        default=None,
+        repr=False,
+        description=(
+            "Master secret: encrypts the token signing keys in the database and keys the "
+            "CSRF tokens. Unset: generated once into `<var_dir>/secret_key` (mode 0600). "
+            "Every process of a deployment needs the same value."
+        ),
+    )
 
-    # Applied at start on the embedded default; `cloudcx db upgrade` otherwise.
-    auto_migrate: bool | None = None
+    auto_migrate: bool | None = Field(
+        default=None,
+        description=(
+            "Apply pending migrations when `cloudcx serve` starts. Unset: yes on SQLite, "
+            "no elsewhere (run `cloudcx db upgrade`; `serve` refuses an old schema)."
+        ),
+    )
 
-    bootstrap_admin_email: str = "admin@example.com"
-    bootstrap_admin_password: str | None = Field(default=None, repr=False)
+    bootstrap_admin_email: str = Field(
+        default="admin@example.com",
+        description="Email of the administrator the first start creates.",
+    )
+    bootstrap_admin_password: str | None = Field(
+        default=None,
+        repr=False,
+        description="Password of that administrator; unset: a random one is printed once.",
+    )
 
-    access_token_ttl: int = Field(default=3600, ge=60, le=86400)
-    refresh_token_ttl: int = Field(default=30 * 86400, ge=3600)
-    authorization_code_ttl: int = Field(default=60, ge=10, le=600)
-    session_ttl: int = Field(default=12 * 3600, ge=300)
-    signing_alg: Literal["RS256", "ES256", "PS256"] = "RS256"
+    access_token_ttl: int = Field(
+        default=3600,
+        ge=60,
+        le=86400,
+        description="Access-token lifetime in seconds (a client may set its own).",
+    )
+    refresh_token_ttl: int = Field(
+        default=30 * 86400,
+        ge=3600,
+        description="Refresh-token lifetime in seconds (a client may set its own).",
+    )
+    authorization_code_ttl: int = Field(
+        default=60, ge=10, le=600, description="Authorization-code lifetime in seconds."
+    )
+    session_ttl: int = Field(
+        default=12 * 3600, ge=300, description="Control Panel session lifetime in seconds."
+    )
+    signing_alg: Literal["RS256", "ES256", "PS256"] = Field(
+        default="RS256",
+        description="JWS algorithm of new signing keys (existing keys keep theirs).",
+    )
 
     # argon2id cost: the minimum configuration of the OWASP Password Storage
     # Cheat Sheet ("19 MiB of memory, an iteration count of 2, and 1 degree of
@@ -52,48 +117,126 @@ class Settings(BaseSettings):
     # verifies as many passwords at once as it has cores. A stored hash of
     # another cost is rehashed at its user's next sign-in (accounts/service.py).
     # https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html
-    argon2_time_cost: int = Field(default=2, ge=1)
-    argon2_memory_kib: int = Field(default=19456, ge=8)
-    argon2_parallelism: int = Field(default=1, ge=1)
+    argon2_time_cost: int = Field(
+        default=2, ge=1, description="argon2id passes over memory for each password hash."
+    )
+    argon2_memory_kib: int = Field(
+        default=19456, ge=8, description="argon2id memory per password hash, in KiB (19 MiB)."
+    )
+    argon2_parallelism: int = Field(
+        default=1,
+        ge=1,
+        description="argon2id lanes per password hash (1: a core verifies one password at a time).",
+    )
 
-    # Addresses whose X-Forwarded-* headers are believed (comma separated IPs).
-    trusted_proxies: str = ""
-    # How long a process keeps its view of tenants and keys before re-reading.
-    cache_ttl: float = Field(default=5.0, ge=0)
-    # How often each process pulls new revocations from the database.
-    revocation_poll_interval: float = Field(default=1.0, gt=0)
-    # API requests allowed per caller (client and user, or API key), in `limits` notation.
-    api_rate_limit: str = "600/minute"
-    # How long a POST's Idempotency-Key is remembered, in seconds.
-    idempotency_ttl: int = Field(default=86400, ge=60)
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses of proxies whose `X-Forwarded-For`, `-Proto` and "
+            "`-Host` headers are believed (the load balancer's address as the app sees it)."
+        ),
+    )
+    cache_ttl: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Seconds a process keeps tenants and signing keys it read before reading "
+            "them again (changes made by the same process apply at once)."
+        ),
+    )
+    revocation_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between two reads of new revocations from the database.",
+    )
+    api_rate_limit: str = Field(
+        default="600/minute",
+        description=(
+            "API requests per caller (client and user, or API key) in `limits` notation, "
+            "e.g. `100/second`; counted in Redis when `CLOUDCX_REDIS_URL` is set."
+        ),
+    )
+    idempotency_ttl: int = Field(
+        default=86400, ge=60, description="Seconds a POST's `Idempotency-Key` is remembered."
+    )
 
     # Brute-force defence of sign-in (security/throttle.py): failures allowed
     # per window, per (account, IP) pair, per IP and per account.
-    signin_window: int = Field(default=900, ge=1)
-    signin_free_failures: int = Field(default=5, ge=1)
-    signin_pair_limit: int = Field(default=20, ge=1)
-    signin_ip_limit: int = Field(default=100, ge=1)
-    signin_account_limit: int = Field(default=200, ge=1)
-    signin_backoff_max: int = Field(default=60, ge=1)
-    # Audit events older than this many days are deleted (audit/service.py).
-    audit_retention_days: int = Field(default=365, ge=1)
+    signin_window: int = Field(
+        default=900, ge=1, description="Seconds over which sign-in failures are counted."
+    )
+    signin_free_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failures of one account from one address before each attempt waits.",
+    )
+    signin_pair_limit: int = Field(
+        default=20,
+        ge=1,
+        description="Failures of one account from one address in a window before refusal.",
+    )
+    signin_ip_limit: int = Field(
+        default=100,
+        ge=1,
+        description="Failures from one address, any account, in a window before refusal.",
+    )
+    signin_account_limit: int = Field(
+        default=200,
+        ge=1,
+        description=(
+            "Failures of one account from all addresses in a window, after which every "
+            "attempt is answered like a wrong password."
+        ),
+    )
+    signin_backoff_max: int = Field(
+        default=60, ge=1, description="Longest wait, in seconds, between two attempts."
+    )
+    audit_retention_days: int = Field(
+        default=365, ge=1, description="Audit events older than this many days are deleted."
+    )
     # Request size caps (security/limits.py): API bodies, form bodies, JSON nesting.
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_form_bytes: int = Field(default=64 * 1024, ge=1024)
-    max_json_depth: int = Field(default=32, ge=2)
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest API request body (413 beyond)."
+    )
+    max_form_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description=(
+            "Largest Control Panel and OAuth form body (the token endpoint stops at 16 KiB)."
+        ),
+    )
+    max_json_depth: int = Field(
+        default=32, ge=2, description="Deepest nesting of a JSON API body (422 beyond)."
+    )
     # HTTP connection limits (server.py), enforced before the app sees a request.
-    # The request line and headers together: past this the answer is 431.
-    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
-    # Seconds a client has to send a whole request line and headers, counted from
-    # the connection's opening or from the first byte of a later request.
-    header_timeout: int = Field(default=10, ge=1, le=300)
-    # Seconds a client has to send a whole body once its headers arrived (408 after).
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Request line and headers together; one byte more is answered 431.",
+    )
+    # Counted from the connection's opening or from the first byte of a later request.
+    header_timeout: int = Field(
+        default=10,
+        ge=1,
+        le=300,
+        description="Seconds to send the request line and headers; then the connection is closed.",
+    )
     # One deadline, not an idle timer, so a body trickled byte by byte is cut too.
-    body_timeout: int = Field(default=30, ge=1, le=3600)
-    # Seconds an idle connection is kept open between requests.
-    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
-    # Open connections one worker process serves; requests on more answer 503.
-    max_connections: int = Field(default=1000, ge=1)
+    body_timeout: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="Seconds to send the whole body once the headers are in (408 after).",
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, le=300, description="Seconds an idle connection is kept open."
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections one worker process serves; a request on one more gets 503.",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

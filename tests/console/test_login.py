@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.accounts.models import User, WebSession
 from cloudcx.config import Settings
 from cloudcx.console.auth import BAD_LOGIN
-from cloudcx.console.web import SESSION_COOKIE
+from cloudcx.console.web import PRE_SESSION_COOKIE, SESSION_COOKIE
 from cloudcx.platform import Platform
 from tests.helpers import PASSWORD, csrf_from, login
 from tests.password_hashes import (
@@ -54,6 +54,29 @@ async def test_cookie_is_secure_behind_https(
     )
     assert "Secure" in cookie
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_cookies_are_expired_with_the_attributes_they_were_set_with(
+    admin: User, app: object, scheme: str
+) -> None:
+    """Signing in expires the pre-session cookie, signing out the session cookie."""
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url=f"{scheme}://localhost") as client:
+        signed_in = await login(client, admin.email)
+        home = await client.get("/")
+        signed_out = await client.post("/logout", data={"csrf_token": csrf_from(home.text)})
+    expired = [
+        c
+        for c in signed_in.headers.get_list("set-cookie")
+        + signed_out.headers.get_list("set-cookie")
+        if "Max-Age=0" in c
+    ]
+    assert {c.split("=", 1)[0] for c in expired} == {PRE_SESSION_COOKIE, SESSION_COOKIE}
+    for cookie in expired:
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie
+        assert ("Secure" in cookie) == (scheme == "https")
 
 
 @pytest.mark.parametrize(

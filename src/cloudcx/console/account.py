@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from cloudcx.accounts import admin, security
 from cloudcx.accounts.models import User
 from cloudcx.audit.service import Action, Origin
-from cloudcx.console.web import SESSION_COOKIE, Console, ConsoleDep
+from cloudcx.console.web import SESSION_COOKIE, Console, ConsoleDep, delete_cookie
 from cloudcx.deps import PlatformDep, SessionDep
 from cloudcx.security import password_policy, signin
 
@@ -102,5 +102,5 @@ async def sign_out_everywhere(
     await admin.audit(session, user, user, Action.SIGNOUT_EVERYWHERE, Origin.of(cx.request))
     await session.commit()
     response = cx.redirect("/login?notice=signed_out")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(cx.request, response, SESSION_COOKIE)
     return response

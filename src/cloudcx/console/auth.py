@@ -13,6 +13,7 @@ from cloudcx.console.web import (
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
     ConsoleDep,
+    delete_cookie,
     safe_next,
     set_cookie,
 )
@@ -76,7 +77,7 @@ async def login(
     await session.commit()
     response = cx.redirect(safe_next(next))
     set_cookie(cx.request, response, SESSION_COOKIE, value, platform.settings.session_ttl)
-    response.delete_cookie(PRE_SESSION_COOKIE, path="/")
+    delete_cookie(cx.request, response, PRE_SESSION_COOKIE)
     return response
 
 
@@ -93,7 +94,7 @@ async def logout(
             await audit_events.signed_out(session, cx.request, cx.user)
         await session.commit()
     response = cx.redirect("/login?notice=signed_out")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(cx.request, response, SESSION_COOKIE)
     return response
 
 

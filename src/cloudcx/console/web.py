@@ -111,6 +111,13 @@ def set_cookie(
     )
 
 
+def delete_cookie(request: Request, response: Response, name: str) -> None:
+    """Expires ``name`` with the attributes it was set with (Secure over HTTPS)."""
+    response.delete_cookie(
+        name, httponly=True, samesite="lax", secure=request.state.scheme == "https", path="/"
+    )
+
+
 async def get_console(request: Request, session: SessionDep) -> Console:
     platform = platform_of(request)
     tenant = tenant_of(request)
