@@ -128,6 +128,16 @@ class Settings(BaseSettings):
         ge=1,
         description="argon2id lanes per password hash (1: a core verifies one password at a time).",
     )
+    password_hash_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description=(
+            "Password hashes a process computes at once. Empty: the machine's cores divided "
+            "by the `serve` worker processes, so that together they keep every core busy "
+            "without more hashes in flight than cores (each uses 19 MiB of memory bandwidth)."
+        ),
+    )
 
     trusted_proxies: str = Field(
         default="",

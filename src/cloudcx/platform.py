@@ -77,7 +77,10 @@ class Platform:
             engine=engine,
             sessionmaker=maker,
             passwords=Passwords(
-                settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+                settings.argon2_time_cost,
+                settings.argon2_memory_kib,
+                settings.argon2_parallelism,
+                threads=settings.password_hash_threads,
             ),
             keys=KeyRing(maker, settings.resolved_secret_key),
             tenants=TenantDirectory(maker, settings.cache_ttl),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from http import HTTPStatus
 from typing import Any
 
@@ -196,6 +197,10 @@ class _HeadWithBody:
 
 def run(settings: Settings, *, host: str, port: int, workers: int, reload: bool) -> None:
     """Serve the app until stopped: ``workers`` processes, or one that restarts on changes."""
+    if settings.password_hash_threads is None and not reload:
+        # Each worker process hashes its share of the cores (read by its Settings).
+        share = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["CLOUDCX_PASSWORD_HASH_THREADS"] = str(share)
     uvicorn.run(
         "cloudcx.app:create_app",
         factory=True,
