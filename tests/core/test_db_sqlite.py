@@ -94,3 +94,41 @@ async def test_errors_are_sqlalchemys(hop_engine) -> None:
     # The connection that failed is usable again.
     async with hop_engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+
+
+async def test_a_pooled_connection_is_pinged_only_after_idling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from cloudcx import db
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'ping.db'}")
+    db._ping_when_idle(engine)
+    pings: list[object] = []
+    dead: list[object] = []
+
+    def ping(dbapi_conn: object) -> bool:
+        pings.append(dbapi_conn)
+        if dbapi_conn in dead:
+            raise OSError("connection reset")
+        return True
+
+    monkeypatch.setattr(engine.sync_engine.dialect, "do_ping", ping)
+
+    async def raw() -> object:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+            return (await conn.get_raw_connection()).dbapi_connection
+
+    first = await raw()
+    assert pings == [first]  # a new connection has no use behind it: tested
+    assert await raw() is first
+    assert len(pings) == 1  # returned a moment ago: not tested again
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)
+    assert await raw() is first
+    assert len(pings) == 2  # idle past the limit: tested
+    dead.append(first)
+    replacement = await raw()  # a dead one is replaced, and the request goes on
+    assert replacement is not first
+    await engine.dispose()
