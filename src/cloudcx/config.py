@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     revocation_poll_interval: float = Field(default=1.0, gt=0)
     # API requests allowed per caller (client and user, or API key), in `limits` notation.
     api_rate_limit: str = "600/minute"
+    # /oauth/revoke requests allowed per client and address, in `limits` notation.
+    revoke_rate_limit: str = "300/minute"
+    # Seconds between runs of housekeeping and audit retention (one process runs them).
+    housekeeping_interval: float = Field(default=3600.0, gt=0)
+    # Seconds a stopping server waits for open requests before cutting them off.
+    shutdown_timeout: int = Field(default=20, ge=1, le=3600)
     # How long a POST's Idempotency-Key is remembered, in seconds.
     idempotency_ttl: int = Field(default=86400, ge=60)
 
