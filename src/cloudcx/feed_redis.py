@@ -122,6 +122,8 @@ class RedisFeed:
         self._drained = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_malformed_log = 0.0
+        self.ping_interval = PING_INTERVAL
+        self.dead_after = DEAD_AFTER
 
     @property
     def healthy(self) -> bool:
@@ -243,15 +245,15 @@ class RedisFeed:
     async def _listen(self, pubsub: PubSub) -> None:
         heard = pinged = time.monotonic()
         while True:
-            message = await pubsub.get_message(timeout=0.5)
+            message = await pubsub.get_message(timeout=min(0.5, self.ping_interval))
             now = time.monotonic()
             if message is not None:
                 heard = now
                 if message.get("type") == "message":
                     self._on_message(message.get("data"))
-            if now - heard > DEAD_AFTER:
-                raise ConnectionError(f"no answer from Redis for {DEAD_AFTER:.0f} s")
-            if now - pinged > PING_INTERVAL:
+            if now - heard > self.dead_after:
+                raise ConnectionError(f"no answer from Redis for {self.dead_after:.1f} s")
+            if now - pinged > self.ping_interval:
                 await pubsub.ping()
                 pinged = now
 
