@@ -232,9 +232,11 @@ async def run_steps(
 class JobRunner:
     """Runs jobs under the run lock, in the leader process only when scheduled."""
 
-    def __init__(self, url: str, *, leader_name: str = "jobs-leader") -> None:
+    def __init__(
+        self, url: str, *, leader_name: str = "jobs-leader", run_name: str = "jobs-run"
+    ) -> None:
         self.leader = lock_for(url, leader_name)
-        self.run_lock = lock_for(url, "jobs-run")
+        self.run_lock = lock_for(url, run_name)
         self.is_leader = False
         self.runs: dict[str, int] = {}
         self._stopping = False

@@ -43,7 +43,7 @@ async def issued(http: httpx.AsyncClient, client: OAuthClient, admin: User) -> d
     return await tokens_for(http, client, admin.email)
 
 
-def form(client: OAuthClient, token: str = "not-a-token") -> dict[str, str]:
+def form(client: OAuthClient, token: str = "not-a-token") -> dict[str, str]:  # noqa: S107
     return {"token": token, "client_id": client.client_id}
 
 
