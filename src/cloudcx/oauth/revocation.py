@@ -1,9 +1,13 @@
 """Immediate revocation of stateless access tokens (DESIGN.md §4).
 
 Revoking writes a row to ``revocations``; every process keeps an in-memory
-view of the live rows and refreshes it every ``revocation_poll_interval``
-seconds (one small indexed query), so the bearer check itself never touches
-the database and a revocation is refused everywhere within about a second.
+view of the live rows, so the bearer check itself never touches the database.
+The process that revoked applies the row at commit; with Redis every other
+applies it within milliseconds from the change feed (``cloudcx.feed_redis``);
+and every process also reads new rows every ``revocation_poll_interval``
+seconds (one small indexed query), so without Redis, or should a message be
+lost, a revocation is refused everywhere within about a second. Housekeeping
+deletes a row once every token it covers has expired.
 
 What can be revoked:
 - ``token``: one access token, by ``jti``;
