@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import httpx
 import orjson
 import pytest
 from redis.asyncio import Redis
@@ -23,6 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from cloudcx.accounts.models import Role, User
+from cloudcx.app import create_app
 from cloudcx.changes import Change
 from cloudcx.config import Settings
 from cloudcx.feed_redis import decode, encode
@@ -33,6 +35,7 @@ from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL, AccessToken
 from cloudcx.platform import Platform
 from cloudcx.tenancy.models import TenantDomain
 from cloudcx.tenancy.service import TenantInfo
+from tests.helpers import bearer, password_token
 from tests.live_server import free_port
 from tests.platform.redis_proxy import RedisProxy
 
@@ -431,3 +434,40 @@ async def test_the_change_feed_describes_no_secret(
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
         await listener.aclose()
+
+
+async def test_a_bearer_request_makes_no_redis_call(
+    start: Starter,
+    tenant: TenantInfo,
+    admin: User,
+    oauth_client: OAuthClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GET /api/v1/me with Redis configured: no query, no Redis command (DESIGN.md §8)."""
+    async with start() as platform:
+        await healthy(platform)
+        assert platform.feed is not None
+        platform.feed.ping_interval = 3600.0  # the subscriber's keep-alive is not the request's
+        app = create_app(platform=platform)
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            token = (await password_token(http, oauth_client.client_id, admin.email))[
+                "access_token"
+            ]
+            assert (await http.get("/api/v1/me", headers=bearer(token))).status_code == 200
+            commands: list[object] = []
+            real = Redis.execute_command
+
+            async def counted(self: Redis, *args: object, **kwargs: object) -> object:
+                commands.append(args[0])
+                return await real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(Redis, "execute_command", counted)
+            await asyncio.sleep(0.05)
+            commands.clear()
+            response = await http.get("/api/v1/me", headers=bearer(token))
+            assert response.status_code == 200
+            assert commands == []
+            # The counter is live: a change's publish goes through it.
+            await revoke(platform, tenant, Kind.TOKEN, "some-jti")
+            await until(lambda: bool(commands), 1.0)
