@@ -239,7 +239,12 @@ class RedisFeed:
             attempt += 1
 
     async def _catch_up(self) -> None:
-        await self.catch_up()
+        try:
+            await self.catch_up()
+        except Exception as exc:
+            # The database, not Redis: say so, then retry as after a disconnect.
+            log.warning("change feed: catch-up from the database failed (%s)", exc)
+            raise
         self.catch_ups += 1
 
     async def _listen(self, pubsub: PubSub) -> None:
