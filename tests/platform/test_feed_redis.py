@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from cloudcx.accounts.models import Role, User
 from cloudcx.app import create_app
-from cloudcx.changes import Change
+from cloudcx.changes import Change, ChangeFeed
 from cloudcx.config import Settings
-from cloudcx.feed_redis import decode, encode
+from cloudcx.feed_redis import RedisFeed, decode, encode
 from cloudcx.oauth import consents, keys, revocation
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.oauth.revocation import Kind
@@ -471,3 +471,26 @@ async def test_a_bearer_request_makes_no_redis_call(
             # The counter is live: a change's publish goes through it.
             await revoke(platform, tenant, Kind.TOKEN, "some-jti")
             await until(lambda: bool(commands), 1.0)
+
+
+async def test_a_failed_catch_up_is_retried_before_the_feed_is_healthy(
+    caplog: pytest.LogCaptureFixture, channel: str
+) -> None:
+    """The database away when Redis comes back: not healthy until caught up."""
+    attempts: list[int] = []
+
+    async def catch_up() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("database unreachable")
+
+    feed = RedisFeed(REDIS, ChangeFeed(), catch_up, channel=channel)
+    with caplog.at_level(logging.WARNING, logger="cloudcx.feed"):
+        feed.start()
+        try:
+            await until(lambda: feed.healthy, 5.0)
+        finally:
+            await feed.stop()
+    assert (len(attempts), feed.catch_ups) == (2, 1)
+    assert any("catch-up from the database failed" in r.getMessage() for r in caplog.records)
+    assert not feed.healthy
