@@ -101,6 +101,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     app.state.ratelimiter = RateLimiter.from_settings(platform.settings)
+    app.state.revoke_limiter = RateLimiter.from_settings(
+        platform.settings, platform.settings.revoke_rate_limit
+    )
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -50,6 +50,7 @@ def _run(fn: Callable[[Platform], Awaitable[T]]) -> T:
         try:
             return await fn(platform)
         finally:
+            await platform.publish_pending()  # the command's changes, to every server
             await platform.engine.dispose()
 
     return asyncio.run(main())
@@ -252,6 +253,29 @@ def audit_purge() -> None:
         return await retention.purge(platform.sessionmaker, platform.settings.audit_retention_days)
 
     typer.echo(f"Deleted {_run(run)} audit events.")
+
+
+@app.command("cleanup")
+def cleanup(
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for a run of a server to end.")
+    ] = 60.0,
+) -> None:
+    """Run the background jobs now: expired codes, tokens, revocations, sessions,
+    Idempotency-Key records and audit events past retention."""
+
+    async def run(platform: Platform) -> dict[str, int] | None:
+        try:
+            return await platform.cleanup(wait=wait)
+        finally:
+            await platform.jobs.close()
+
+    removed = _run(run)
+    if removed is None:
+        raise _fail(f"Another process is still running the background jobs after {wait:g} s.")
+    for name, count in removed.items():
+        typer.echo(f"{name}: {count} removed")
+    typer.echo(f"Removed {sum(removed.values())} rows in all.")
 
 
 @app.command("demo")

@@ -166,6 +166,27 @@ class Settings(BaseSettings):
             "e.g. `100/second`; counted in Redis when `CLOUDCX_REDIS_URL` is set."
         ),
     )
+    revoke_rate_limit: str = Field(
+        default="300/minute",
+        description=(
+            "`/oauth/revoke` requests per client and address, in `limits` notation; "
+            "counted in Redis when `CLOUDCX_REDIS_URL` is set."
+        ),
+    )
+    housekeeping_interval: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "Seconds between runs of housekeeping and audit retention "
+            "(one process at a time runs them)."
+        ),
+    )
+    shutdown_timeout: int = Field(
+        default=20,
+        ge=1,
+        le=3600,
+        description="Seconds a stopping server waits for open requests before cutting them off.",
+    )
     idempotency_ttl: int = Field(
         default=86400, ge=60, description="Seconds a POST's `Idempotency-Key` is remembered."
     )

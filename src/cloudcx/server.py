@@ -212,6 +212,9 @@ def run(settings: Settings, *, host: str, port: int, workers: int, reload: bool)
         # The app has no WebSocket route; an upgraded connection would leave these limits.
         ws="none",
         timeout_keep_alive=settings.keep_alive_timeout,
+        # On SIGTERM open requests get this long to finish; then the app's
+        # shutdown runs (jobs end at a batch boundary, the audit queue is written).
+        timeout_graceful_shutdown=settings.shutdown_timeout,
         # uvicorn counts the connection asking among the open ones: one more lets
         # max_connections connections be served.
         limit_concurrency=settings.max_connections + 1,

@@ -46,6 +46,7 @@ class WebSession(TimestampMixin, Base):
     """
 
     __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires", "expires_at"),)
 
     id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

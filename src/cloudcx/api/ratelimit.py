@@ -50,7 +50,8 @@ class RateLimiter:
         self.strategy = FixedWindowRateLimiter(self.storage)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings, limit: str | None = None) -> RateLimiter:
+        """The API's limit, or ``limit`` (another endpoint's) in the same storage."""
         storage: Storage | None = None
         if settings.redis_url:
             # Short timeouts: an unreachable Redis must not stall every API request.
@@ -61,7 +62,7 @@ class RateLimiter:
                 socket_timeout=1.0,
                 socket_connect_timeout=1.0,
             )
-        return cls(settings.api_rate_limit, storage)
+        return cls(limit or settings.api_rate_limit, storage)
 
     async def hit(self, key: str) -> Verdict:
         try:

@@ -50,8 +50,8 @@ class TenantDirectory:
     """Host → tenant, cached in memory for ``ttl`` seconds.
 
     The cache keeps API requests free of database queries (DESIGN.md §8); a new
-    tenant or domain created by another process is seen within ``ttl``, and
-    one made by this process at once (the change feed clears the cache).
+    tenant or domain made by this process is seen at once (the change feed
+    clears the cache), by another at once with Redis and within ``ttl`` without.
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
