@@ -63,7 +63,9 @@ async def replace(session: AsyncSession, secret_key: str, user: User) -> list[st
     await forget(session, user)
     codes = [_new_code() for _ in range(COUNT)]
     session.add_all(
-        RecoveryCode(tenant_id=user.tenant_id, user_id=user.id, digest=_digest(secret_key, user.id, c))
+        RecoveryCode(
+            tenant_id=user.tenant_id, user_id=user.id, digest=_digest(secret_key, user.id, c)
+        )
         for c in codes
     )
     await session.flush()

@@ -36,7 +36,6 @@ DIGITS = 6
 VALID_WINDOW = 1
 
 
-
 def _encrypt(secret_key: str, secret: str) -> str:
     return fernet_for(secret_key, "two-factor-totp").encrypt(secret.encode()).decode()
 

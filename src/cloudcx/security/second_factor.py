@@ -16,11 +16,14 @@ from cloudcx.platform import Platform
 from cloudcx.security.throttle import AccountLocked, TooManyAttempts
 from cloudcx.tenancy.service import TenantInfo
 
-__all__ = ["TooManyAttempts", "guarded"]
+__all__ = ["Test", "TooManyAttempts", "guarded"]
 
 log = logging.getLogger("cloudcx.security")
 
 UNAVAILABLE_RETRY_AFTER = 5
+
+# Does the code match? (It may also spend it: a recovery code, a time step.)
+Test = Callable[[], Awaitable[bool]]
 
 
 async def guarded(
@@ -29,7 +32,7 @@ async def guarded(
     *,
     login: str,
     ip: str,
-    test: Callable[[], Awaitable[bool]],
+    test: Test,
 ) -> bool:
     """Run ``test`` (does the code match?) if the throttle allows it, and count it.
 
