@@ -150,3 +150,56 @@ def test_postgresql_ticket_list_indexes_downgrade_and_upgrade_again(
     assert at_head["ix_tickets_tenant_created"] == ["tenant_id", "created_at", "id"]
     assert at_head["ix_tickets_subject_trgm"] == ["subject"]
     assert "ix_tickets_tenant_created_subject" not in at_head
+
+
+def _columns(url: str, table: str) -> set[str]:
+    async def run() -> set[str]:
+        engine = create_engine(url)
+
+        def read(conn: Connection) -> set[str]:
+            return {c["name"] for c in inspect(conn).get_columns(table)}
+
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(read)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+TWO_FACTOR_USER_COLUMNS = {"totp_secret", "totp_pending_secret", "totp_last_step"}
+
+
+def _two_factor_goes_down_and_up_again(url: str) -> None:
+    """0010 depends on 0008 only, and undoes itself without touching the rest."""
+    migrate.upgrade(url)
+    assert _columns(url, "users") >= TWO_FACTOR_USER_COLUMNS
+    assert "two_factor_required" in _columns(url, "tenants")
+    command.downgrade(migrate.alembic_config(url), "0008")
+    assert not TWO_FACTOR_USER_COLUMNS & _columns(url, "users")
+    assert "two_factor_required" not in _columns(url, "tenants")
+    assert "two_factor_recovery_codes" not in _table_names(url)
+    migrate.upgrade(url)
+    assert _diff(url) == []
+
+
+def _table_names(url: str) -> set[str]:
+    async def run() -> set[str]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_sqlite_two_factor_downgrade_and_upgrade_again(tmp_path: Path) -> None:
+    _two_factor_goes_down_and_up_again(f"sqlite+aiosqlite:///{tmp_path / '2fa.db'}")
+
+
+@needs_postgresql
+def test_postgresql_two_factor_downgrade_and_upgrade_again(throwaway_postgresql: str) -> None:
+    _two_factor_goes_down_and_up_again(throwaway_postgresql)

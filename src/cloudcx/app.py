@@ -26,11 +26,18 @@ from cloudcx.audit import events as audit_events
 from cloudcx.config import Settings
 from cloudcx.console import account as console_account
 from cloudcx.console import auth as console_auth
-from cloudcx.console import connected_apps, oauth_client_edit, signing_keys
+from cloudcx.console import (
+    connected_apps,
+    oauth_client_edit,
+    signing_keys,
+    two_factor_account,
+    two_factor_admin,
+)
 from cloudcx.console import contacts as console_contacts
 from cloudcx.console import errors as console_errors
 from cloudcx.console import oauth_clients as console_oauth_clients
 from cloudcx.console import tickets as console_tickets
+from cloudcx.console import two_factor as console_two_factor
 from cloudcx.console import users as console_users
 from cloudcx.console.records import RecordNotFound
 from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
@@ -62,6 +69,9 @@ ROUTERS = (
     metadata.router,
     docs.router,
     console_auth.router,
+    console_two_factor.router,
+    two_factor_account.router,
+    two_factor_admin.router,
     console_oauth_clients.router,
     oauth_client_edit.router,
     connected_apps.router,

@@ -44,6 +44,7 @@ class TenantInfo:
     id: uuid.UUID
     name: str
     domains: tuple[str, ...]
+    two_factor_required: str = "off"
 
 
 class TenantDirectory:
@@ -77,7 +78,10 @@ class TenantDirectory:
 
 def to_info(tenant: Tenant) -> TenantInfo:
     return TenantInfo(
-        id=tenant.id, name=tenant.name, domains=tuple(d.domain for d in tenant.domains)
+        id=tenant.id,
+        name=tenant.name,
+        domains=tuple(d.domain for d in tenant.domains),
+        two_factor_required=tenant.two_factor_required,
     )
 
 
