@@ -172,11 +172,11 @@ TWO_FACTOR_USER_COLUMNS = {"totp_secret", "totp_pending_secret", "totp_last_step
 
 
 def _two_factor_goes_down_and_up_again(url: str) -> None:
-    """0010 depends on 0008 only, and undoes itself without touching the rest."""
+    """0010 undoes itself without touching the rest."""
     migrate.upgrade(url)
     assert _columns(url, "users") >= TWO_FACTOR_USER_COLUMNS
     assert "two_factor_required" in _columns(url, "tenants")
-    command.downgrade(migrate.alembic_config(url), "0008")
+    command.downgrade(migrate.alembic_config(url), "0009")
     assert not TWO_FACTOR_USER_COLUMNS & _columns(url, "users")
     assert "two_factor_required" not in _columns(url, "tenants")
     assert "two_factor_recovery_codes" not in _table_names(url)
