@@ -184,11 +184,13 @@ class WriteGate:
         async with self._lock:
             fd = self._open()
             if fd is None:
-                yield
+                with db_sqlite.writing():
+                    yield
                 return
             await _flock(fd)
             try:
-                yield
+                with db_sqlite.writing():
+                    yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
