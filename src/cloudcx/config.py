@@ -7,13 +7,14 @@ embedded mode convenient, so a production deployment cannot start half-configure
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
 
     # Addresses whose X-Forwarded-* headers are believed (comma separated IPs).
     trusted_proxies: str = ""
+    # Peer addresses (IPs or CIDRs, comma separated) that may read /metrics (ops/routes.py).
+    metrics_allow: str = "127.0.0.1,::1"
+    # One line per record: "json" or "text"; unset, text on a terminal and JSON otherwise.
+    log_format: Literal["json", "text"] | None = None
     # How long a process keeps its view of tenants and keys before re-reading.
     cache_ttl: float = Field(default=5.0, ge=0)
     # How often each process pulls new revocations from the database.
@@ -89,6 +94,12 @@ class Settings(BaseSettings):
     # Open connections one worker process serves; requests on more answer 503.
     max_connections: int = Field(default=1000, ge=1)
 
+    @field_validator("metrics_allow")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        _networks(value)
+        return value
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production":
@@ -125,6 +136,20 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_set(self) -> frozenset[str]:
         return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    @cached_property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        return _networks(self.metrics_allow)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: str) -> tuple[IPNetwork, ...]:
+    try:
+        return tuple(ipaddress.ip_network(p.strip()) for p in value.split(",") if p.strip())
+    except ValueError as exc:
+        raise ValueError(f"CLOUDCX_METRICS_ALLOW: {exc}") from None
 
 
 def _load_or_create_secret(path: Path) -> str:
