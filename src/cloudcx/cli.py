@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Annotated, TypeVar
 
 import typer
@@ -22,6 +23,7 @@ from cloudcx.config import Settings
 from cloudcx.oauth import clients, keys
 from cloudcx.oauth.clients import ClientFormError
 from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
+from cloudcx.ops.logs import LogFormat
 from cloudcx.platform import Platform
 from cloudcx.tenancy import service as tenancy
 from cloudcx.tenancy.models import Tenant
@@ -42,6 +44,11 @@ audit_app = typer.Typer(help="Security audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
+
+
+class LogFormatChoice(StrEnum):
+    json = "json"
+    text = "text"
 
 
 def _run(fn: Callable[[Platform], Awaitable[T]]) -> T:
@@ -104,6 +111,10 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     demo: Annotated[bool, typer.Option(help="Load demo data into the default tenant.")] = False,
+    log_format: Annotated[
+        LogFormatChoice | None,
+        typer.Option(help="One line per record as json or text (default: text on a terminal)."),
+    ] = None,
 ) -> None:
     """Start the platform (applies migrations on the embedded SQLite default)."""
     from cloudcx import server  # uvicorn is loaded only to serve
@@ -113,7 +124,10 @@ def serve(
     if demo:
         load_demo(tenant="localhost", password=None)
     typer.echo(f"Control Panel: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    server.run(settings, host=host, port=port, workers=workers, reload=reload)
+    chosen: LogFormat | None = None
+    if log_format is not None:
+        chosen = "json" if log_format is LogFormatChoice.json else "text"
+    server.run(settings, host=host, port=port, workers=workers, reload=reload, log_format=chosen)
 
 
 @db_app.command("upgrade")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from http import HTTPStatus
 from typing import Any
 
@@ -36,6 +37,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from cloudcx.config import Settings
+from cloudcx.ops.logs import LogFormat, dict_config, resolve_format
+from cloudcx.ops.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
 
 @functools.cache
@@ -154,8 +157,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.body_timer = None
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int, reload: bool) -> None:
+def run(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    reload: bool,
+    log_format: LogFormat | None = None,
+) -> None:
     """Serve the app until stopped: ``workers`` processes, or one that restarts on changes."""
+    chosen = resolve_format(log_format or settings.log_format)
+    # Workers are spawned and read their settings from the environment.
+    os.environ["CLOUDCX_LOG_FORMAT"] = chosen
+    if workers > 1 and not reload:
+        _share_metrics(settings)
     uvicorn.run(
         "cloudcx.app:create_app",
         factory=True,
@@ -173,4 +189,16 @@ def run(settings: Settings, *, host: str, port: int, workers: int, reload: bool)
         proxy_headers=False,  # forwarded headers are judged by CLOUDCX_TRUSTED_PROXIES
         server_header=False,
         log_level="info",
+        # ops.requests writes one line per request; uvicorn's own would be a second.
+        access_log=False,
+        log_config=dict_config(chosen),
     )
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Every worker writes its metrics under one directory, so that whichever
+    answers ``/metrics`` reports them all (ops/metrics.py). What a previous run
+    left there is removed: it would be added to this run's numbers."""
+    directory = os.environ.get(MULTIPROC_ENV) or str((settings.var_dir / "metrics").resolve())
+    prepare_multiprocess_dir(directory)
+    os.environ[MULTIPROC_ENV] = directory
