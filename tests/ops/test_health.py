@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudcx import migrate
@@ -46,6 +47,22 @@ def silent_listener() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         yield int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("CLOUDCX_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("CLOUDCX_TEST_REDIS_URL is not set")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    url = os.environ.get("CLOUDCX_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("CLOUDCX_TEST_DATABASE_URL does not name a PostgreSQL server")
+    return url
 
 
 async def readyz(app: FastAPI) -> tuple[int, dict[str, Any], float]:
@@ -82,6 +99,23 @@ async def test_unreachable_postgresql_is_not_ready_at_once(settings: Settings) -
     assert took < PROBE_BUDGET
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"database": "cx_ops_no_such_db"}, "unreachable: the database does not exist"),
+        ({"username": "cx_ops_no_such_role"}, "unreachable: login refused"),
+    ],
+    ids=["missing-database", "unknown-role"],
+)
+async def test_postgresql_refusals_say_what_was_refused(
+    settings: Settings, postgres_url: str, change: dict[str, str], reason: str
+) -> None:
+    url = make_url(postgres_url).set(**change).render_as_string(hide_password=False)
+    status, body, _ = await readyz(app_for(settings, database_url=url))
+    assert status == 503
+    assert body["checks"]["database"] == reason
+
+
 async def test_a_database_that_never_answers_times_out(settings: Settings) -> None:
     with silent_listener() as port:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/cloudcx"
@@ -107,16 +141,6 @@ async def test_reachable_redis_is_ready(settings: Settings, redis_url: str) -> N
     status, body, _ = await readyz(app_for(settings, redis_url=redis_url))
     assert status == 200, body
     assert body["checks"]["redis"] == "ok"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    import os
-
-    url = os.environ.get("CLOUDCX_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("CLOUDCX_TEST_REDIS_URL is not set")
-    return url
 
 
 @asynccontextmanager

@@ -17,8 +17,11 @@ from fastapi import FastAPI
 from cloudcx import errors
 from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
+from cloudcx.ops import requests as requests_module
+from cloudcx.ops import wiring
 from cloudcx.ops.logs import JsonFormatter, TextFormatter
 from cloudcx.ops.requests import AccessLog, RequestMiddleware
+from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests import helpers
 
@@ -271,3 +274,19 @@ async def test_access_lines_obey_the_access_logger_level(
         assert access_lines(app, capsys) == []
     finally:
         logger.setLevel(saved)
+
+
+async def test_lines_still_queued_are_written_when_the_app_stops(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(requests_module, "FLUSH_DELAY", 3600.0)
+    app = FastAPI()
+    wiring.install(app, platform)
+    capsys.readouterr()
+    async with wiring.running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            response = await client.get("/healthz")
+        assert "cloudcx.access" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert response.headers["x-request-id"] in err

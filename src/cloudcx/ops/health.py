@@ -21,7 +21,7 @@ database should be taken out of rotation, not restarted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from alembic.script import ScriptDirectory
@@ -34,18 +34,43 @@ from cloudcx.migrate import alembic_config
 
 CHECK_TIMEOUT = 1.5
 OK = "ok"
+# SQLSTATE codes (PostgreSQL Appendix A): the database does not exist; no such
+# role or a wrong password.
+INVALID_CATALOG = "3D000"
+INVALID_AUTHORIZATION = ("28000", "28P01")
 NO_SCHEMA = "no schema: run `cloudcx db upgrade`"
 
 Check = Callable[[], Awaitable[dict[str, str]]]
 
 
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: SQLAlchemy's ``orig``, then causes and contexts."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+
+
 def describe(exc: BaseException) -> str:
-    """A short, secret-free cause: the driver's exception class, never its text
-    (which can quote the connection URL)."""
+    """A short, secret-free cause: what PostgreSQL said it was, or the driver's
+    exception class, never its text (which can quote the connection URL)."""
     if isinstance(exc, TimeoutError):
         return f"no answer within {CHECK_TIMEOUT:g} s"
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        return type(exc.orig).__name__
+    for cause in causes(exc):
+        state = getattr(cause, "sqlstate", None)
+        if state == INVALID_CATALOG:
+            return "the database does not exist"
+        if state in INVALID_AUTHORIZATION:
+            return "login refused"
+    for cause in causes(exc):
+        kind = type(cause)
+        if not kind.__module__.startswith("sqlalchemy") and kind.__name__ != "Error":
+            return kind.__name__
     return type(exc).__name__
 
 

@@ -10,36 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
 
 from sqlalchemy import make_url, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudcx.db import create_engine
+from cloudcx.ops.health import INVALID_AUTHORIZATION, INVALID_CATALOG, causes
 from cloudcx.tenancy.models import TenantDomain
 from cloudcx.tenancy.service import DomainError, normalize_domain
 
 PROBE_TIMEOUT = 5.0
-# SQLSTATE codes (PostgreSQL Appendix A) and what they mean to an operator.
-_INVALID_CATALOG = "3D000"  # the database does not exist
-_INVALID_AUTHORIZATION = ("28000", "28P01")  # no such role, wrong password
 
 
 class OperatorError(Exception):
     """A failure the operator can fix; its text says how."""
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop(0)
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
 
 
 def _where(url: URL) -> str:
@@ -51,16 +36,16 @@ def explain_database(exc: BaseException, raw_url: str) -> str | None:
     or None when the failure is not one of reaching it."""
     url = make_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        for cause in _chain(exc):
+        for cause in causes(exc):
             if isinstance(cause, OSError) or "unable to open database file" in str(cause):
                 return (
                     f"Cannot reach the database: the SQLite file {url.database} cannot be "
                     "opened (does its directory exist, and may this user write there?)."
                 )
         return None
-    for cause in _chain(exc):
+    for cause in causes(exc):
         state = getattr(cause, "sqlstate", None)
-        if state == _INVALID_CATALOG:
+        if state == INVALID_CATALOG:
             name, host = url.database or "", url.host or "localhost"
             return (
                 f"The PostgreSQL database {name!r} does not exist on {_where(url)}. "
@@ -68,12 +53,12 @@ def explain_database(exc: BaseException, raw_url: str) -> str | None:
                 f'-U {url.username or "postgres"} {name}` (or `CREATE DATABASE "{name}";` '
                 "in psql), then run `cloudcx db upgrade`."
             )
-        if state in _INVALID_AUTHORIZATION:
+        if state in INVALID_AUTHORIZATION:
             return (
                 f"PostgreSQL on {_where(url)} refused user {url.username!r}: the role does "
                 "not exist or the password is wrong. Check CLOUDCX_DATABASE_URL."
             )
-    for cause in _chain(exc):
+    for cause in causes(exc):
         if isinstance(cause, socket.gaierror):
             return f"Cannot reach the database: the host name {url.host!r} does not resolve."
         if isinstance(cause, OSError | TimeoutError):

@@ -88,11 +88,11 @@ class RequestMiddleware:
     """Request id in, ``X-Request-ID`` out, metrics and the access line after."""
 
     def __init__(
-        self, app: ASGIApp, trusted_proxies: frozenset[str], log_format: LogFormat = "json"
+        self, app: ASGIApp, trusted_proxies: frozenset[str], lines: AccessLog | None = None
     ) -> None:
         self.app = app
         self.trusted = trusted_proxies
-        self.lines = AccessLog(log_format)
+        self.lines = lines or AccessLog("json")
         if access_log.level == logging.NOTSET:  # on, whatever the root logger's level
             access_log.setLevel(logging.INFO)
         self._series: dict[tuple[str, str, int], Any] = {}

@@ -15,7 +15,7 @@ from cloudcx.ops import metrics, routes
 from cloudcx.ops.health import Readiness
 from cloudcx.ops.logs import resolve_format
 from cloudcx.ops.metrics import Sampler
-from cloudcx.ops.requests import RequestMiddleware
+from cloudcx.ops.requests import AccessLog, RequestMiddleware
 from cloudcx.platform import Platform
 
 SAMPLE_INTERVAL = 1.0
@@ -32,10 +32,11 @@ def install(app: FastAPI, platform: Platform) -> None:
         "users": platform.users.cache,
     }
     app.state.sampler = Sampler(caches, platform.engine.pool)
+    app.state.access_log = AccessLog(resolve_format(settings.log_format))
     app.add_middleware(
         RequestMiddleware,
         trusted_proxies=settings.trusted_proxy_set,
-        log_format=resolve_format(settings.log_format),
+        lines=app.state.access_log,
     )
 
 
@@ -58,6 +59,7 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        app.state.access_log.flush()  # the last lines, before the process ends
         await readiness.close()
         if os.environ.get(metrics.MULTIPROC_ENV):
             metrics.worker_stopped()
