@@ -122,6 +122,7 @@ async def test_a_database_that_never_answers_times_out(settings: Settings) -> No
         status, body, took = await readyz(app_for(settings, database_url=url))
     assert status == 503
     assert body["checks"]["database"] == f"unreachable: no answer within {CHECK_TIMEOUT:g} s"
+    assert body["checks"]["migrations"] == "unknown: database unreachable"
     assert took < PROBE_BUDGET
 
 

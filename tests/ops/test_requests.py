@@ -39,11 +39,15 @@ def request_middleware(app: FastAPI) -> RequestMiddleware:
 
 def access_lines(app: FastAPI, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """The access lines written since the last call, parsed."""
-    middleware = request_middleware(app)
-    middleware.lines.format = AccessLog("json").format
-    middleware.lines.flush()
+    request_middleware(app).lines.flush()
     err = capsys.readouterr().err
     return [orjson.loads(line) for line in err.splitlines() if '"cloudcx.access"' in line]
+
+
+@pytest.fixture(autouse=True)
+def json_lines(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session's app writes JSON lines in these tests, whatever a test changes."""
+    monkeypatch.setattr(request_middleware(app).lines, "format", AccessLog("json").format)
 
 
 @pytest.fixture
@@ -135,12 +139,16 @@ async def test_one_access_line_per_request_with_its_fields(
 
 
 async def test_control_characters_in_a_path_cannot_start_a_new_line(
-    app: FastAPI, http: httpx.AsyncClient, tenant: TenantInfo, capsys: pytest.CaptureFixture[str]
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    tenant: TenantInfo,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     access_lines(app, capsys)
     await http.get("/a%0A%7B%22forged%22%3A1%7D")
     middleware = request_middleware(app)
-    middleware.lines.format = AccessLog("text").format
+    monkeypatch.setattr(middleware.lines, "format", AccessLog("text").format)
     middleware.lines.flush()
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "cloudcx.access" in line]
