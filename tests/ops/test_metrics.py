@@ -134,13 +134,14 @@ def test_metrics_allow_refuses_what_is_not_an_address() -> None:
 
 
 async def test_requests_are_counted_by_route_template_never_raw_path(
-    http: httpx.AsyncClient, scraper: httpx.AsyncClient, tenant: TenantInfo
+    app: FastAPI, http: httpx.AsyncClient, scraper: httpx.AsyncClient, tenant: TenantInfo
 ) -> None:
     ticket = uuid.uuid4()
     labels = {"method": "GET", "route": "/api/v1/tickets/{ticket_id}", "status": "401"}
     before = value("cloudcx_http_request_duration_seconds_count", **labels)
     assert (await http.get(f"/api/v1/tickets/{ticket}")).status_code == 401
     assert (await http.get("/no/such/page-7f3a")).status_code == 404
+    app.state.finished_requests.flush()  # observed in batches, as the access lines
     assert value("cloudcx_http_request_duration_seconds_count", **labels) == before + 1
     page = (await scrape(scraper)).text
     assert str(ticket) not in page
@@ -148,10 +149,13 @@ async def test_requests_are_counted_by_route_template_never_raw_path(
     assert 'route="unmatched",status="404"' in page
 
 
-async def test_made_up_methods_share_one_label(http: httpx.AsyncClient, tenant: TenantInfo) -> None:
+async def test_made_up_methods_share_one_label(
+    app: FastAPI, http: httpx.AsyncClient, tenant: TenantInfo
+) -> None:
     labels = {"method": "other", "route": "/api/v1/me", "status": "405"}
     before = value("cloudcx_http_request_duration_seconds_count", **labels)
     assert (await http.request("BREW", "/api/v1/me")).status_code == 405
+    app.state.finished_requests.flush()
     assert value("cloudcx_http_request_duration_seconds_count", **labels) == before + 1
 
 
@@ -268,3 +272,17 @@ def test_observe_feed_lag() -> None:
     assert value("cloudcx_change_feed_lag_seconds_count") == count + 2
     assert value("cloudcx_change_feed_lag_seconds_sum") == pytest.approx(total + 0.04)
     assert value("cloudcx_change_feed_lag_seconds_bucket", le="0.005") == fastest + 1
+
+
+async def test_a_scrape_includes_requests_finished_a_moment_ago(
+    http: httpx.AsyncClient, scraper: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Latencies are observed in batches; a scrape does not wait for the next one."""
+    monkeypatch.setattr("cloudcx.ops.requests.FLUSH_DELAY", 3600.0)
+    labels = {"method": "GET", "route": "/healthz", "status": "200"}
+    await scrape(scraper)
+    before = value("cloudcx_http_request_duration_seconds_count", **labels)
+    await http.get("/healthz")
+    assert value("cloudcx_http_request_duration_seconds_count", **labels) == before
+    await scrape(scraper)
+    assert value("cloudcx_http_request_duration_seconds_count", **labels) == before + 1

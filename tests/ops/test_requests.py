@@ -20,7 +20,7 @@ from cloudcx.oauth.models import OAuthClient
 from cloudcx.ops import requests as requests_module
 from cloudcx.ops import wiring
 from cloudcx.ops.logs import JsonFormatter, TextFormatter
-from cloudcx.ops.requests import AccessLog, RequestMiddleware
+from cloudcx.ops.requests import FinishedRequests, RequestMiddleware
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests import helpers
@@ -39,7 +39,7 @@ def request_middleware(app: FastAPI) -> RequestMiddleware:
 
 def access_lines(app: FastAPI, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """The access lines written since the last call, parsed."""
-    request_middleware(app).lines.flush()
+    request_middleware(app).finished.flush()
     err = capsys.readouterr().err
     return [orjson.loads(line) for line in err.splitlines() if '"cloudcx.access"' in line]
 
@@ -47,7 +47,7 @@ def access_lines(app: FastAPI, capsys: pytest.CaptureFixture[str]) -> list[dict[
 @pytest.fixture(autouse=True)
 def json_lines(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     """The session's app writes JSON lines in these tests, whatever a test changes."""
-    monkeypatch.setattr(request_middleware(app).lines, "format", AccessLog("json").format)
+    monkeypatch.setattr(request_middleware(app).finished, "format", FinishedRequests("json").format)
 
 
 @pytest.fixture
@@ -148,8 +148,8 @@ async def test_control_characters_in_a_path_cannot_start_a_new_line(
     access_lines(app, capsys)
     await http.get("/a%0A%7B%22forged%22%3A1%7D")
     middleware = request_middleware(app)
-    monkeypatch.setattr(middleware.lines, "format", AccessLog("text").format)
-    middleware.lines.flush()
+    monkeypatch.setattr(middleware.finished, "format", FinishedRequests("text").format)
+    middleware.finished.flush()
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "cloudcx.access" in line]
     assert len(lines) == 1
@@ -263,7 +263,7 @@ def test_text_lines_for_a_terminal() -> None:
         "client": "127.0.0.1",
         "host": "localhost",
     }
-    text = AccessLog("text").format(1_700_000_000.5, fields)
+    text = FinishedRequests("text").format(1_700_000_000.5, fields)
     assert text == (
         "2023-11-14T22:13:20.500Z INFO    [abc-2] cloudcx.access: GET /healthz 200 0.2ms "
         "client=127.0.0.1 host=localhost"

@@ -42,7 +42,7 @@ MAX_LOGGED_PATH = 512
 UNMATCHED = "unmatched"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
-# Access lines wait this long, or for this many, before they are logged.
+# Finished requests wait this long, or for this many, before they are counted and logged.
 FLUSH_DELAY = 0.05
 FLUSH_AT = 512
 Line = tuple[str, str, str, str, int, float, str, str]
@@ -88,11 +88,14 @@ class RequestMiddleware:
     """Request id in, ``X-Request-ID`` out, metrics and the access line after."""
 
     def __init__(
-        self, app: ASGIApp, trusted_proxies: frozenset[str], lines: AccessLog | None = None
+        self,
+        app: ASGIApp,
+        trusted_proxies: frozenset[str],
+        finished: FinishedRequests | None = None,
     ) -> None:
         self.app = app
         self.trusted = trusted_proxies
-        self.lines = lines or AccessLog("json")
+        self.finished = finished or FinishedRequests("json")
         if access_log.level == logging.NOTSET:  # on, whatever the root logger's level
             access_log.setLevel(logging.INFO)
         self._series: dict[tuple[str, str, int], Any] = {}
@@ -149,11 +152,11 @@ class RequestMiddleware:
             series = metrics.REQUEST_SECONDS.labels(label, route, str(status))
             if len(self._series) < 10_000:
                 self._series[key] = series
-        series.observe(elapsed)
         state = scope.get("state") or {}
         client = scope.get("client")
         peer = client[0] if client else ""
-        self.lines.add(
+        self.finished.add(
+            series,
             (
                 request_id,
                 method,
@@ -163,31 +166,35 @@ class RequestMiddleware:
                 elapsed,
                 state.get("client_ip") or peer,
                 state.get("host", ""),
-            )
+            ),
         )
 
 
-class AccessLog:
-    """The access lines, written to standard error in small batches.
+class FinishedRequests:
+    """The requests finished since the last flush: their latencies are observed
+    and their access lines written to standard error in one go, ``FLUSH_DELAY``
+    after the first of them (or once ``FLUSH_AT`` are waiting).
 
-    A request only appends its numbers to a list; formatting and writing them
-    happens ``FLUSH_DELAY`` later, in one write, for all that came meanwhile.
-    Made into log records and written one request at a time through
-    ``logging``, the line cost three times as much CPU as all the rest of
-    this middleware (measured with bench/middleware_cost.py). The lines still
-    obey the level of the ``cloudcx.access`` logger, so raising it to WARNING
-    silences them. A process killed without a stop loses at most its last
-    ``FLUSH_DELAY`` of lines.
+    A request only appends its numbers to a list. Done one request at a
+    time, the access line (a ``logging`` record, formatted and written) cost
+    three times as much CPU as the rest of this middleware, and on the
+    multiprocess metrics' memory-mapped files each observation cost a few µs
+    more, most of it the code falling out of the processor's caches between
+    requests (measured with bench/middleware_cost.py). The lines still obey
+    the level of the ``cloudcx.access`` logger, so raising it to WARNING
+    silences them. Metrics are at most ``FLUSH_DELAY`` late (``/metrics``
+    flushes first); a process killed without a stop loses that much.
     """
 
     def __init__(self, log_format: LogFormat) -> None:
         self.format = access_json if log_format == "json" else access_text
-        self._pending: list[tuple[float, Line]] = []
+        self._pending: list[tuple[float, Any, Line]] = []
         self._timer: asyncio.TimerHandle | None = None
 
-    def add(self, line: Line) -> None:
+    def add(self, series: Any, line: Line) -> None:
+        """Queue a request's line; ``series`` is its histogram child, observed at the flush."""
         pending = self._pending
-        pending.append((time.time(), line))
+        pending.append((time.time(), series, line))
         if len(pending) >= FLUSH_AT:
             self.flush()
         elif self._timer is None:
@@ -203,9 +210,11 @@ class AccessLog:
             self._timer.cancel()
             self._timer = None
         pending, self._pending = self._pending, []
+        for _at, series, line in pending:
+            series.observe(line[5])
         if not pending or not access_log.isEnabledFor(logging.INFO):
             return
-        text = "\n".join([self.format(at, _fields(line)) for at, line in pending])
+        text = "\n".join([self.format(at, _fields(line)) for at, _series, line in pending])
         stream = sys.stderr
         stream.write(text + "\n")
         stream.flush()

@@ -54,6 +54,7 @@ async def metrics_page(request: Request) -> Response:
             status_code=404,
             media_type="application/problem+json",
         )
+    request.app.state.finished_requests.flush()
     request.app.state.sampler.sample()
     return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE, headers=NO_STORE)
 

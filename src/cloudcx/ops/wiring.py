@@ -15,7 +15,7 @@ from cloudcx.ops import metrics, routes
 from cloudcx.ops.health import Readiness
 from cloudcx.ops.logs import resolve_format
 from cloudcx.ops.metrics import Sampler
-from cloudcx.ops.requests import AccessLog, RequestMiddleware
+from cloudcx.ops.requests import FinishedRequests, RequestMiddleware
 from cloudcx.platform import Platform
 
 SAMPLE_INTERVAL = 1.0
@@ -32,11 +32,11 @@ def install(app: FastAPI, platform: Platform) -> None:
         "users": platform.users.cache,
     }
     app.state.sampler = Sampler(caches, platform.engine.pool)
-    app.state.access_log = AccessLog(resolve_format(settings.log_format))
+    app.state.finished_requests = FinishedRequests(resolve_format(settings.log_format))
     app.add_middleware(
         RequestMiddleware,
         trusted_proxies=settings.trusted_proxy_set,
-        lines=app.state.access_log,
+        finished=app.state.finished_requests,
     )
 
 
@@ -59,7 +59,7 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        app.state.access_log.flush()  # the last lines, before the process ends
+        app.state.finished_requests.flush()  # the last lines and latencies, before the end
         await readiness.close()
         if os.environ.get(metrics.MULTIPROC_ENV):
             metrics.worker_stopped()
