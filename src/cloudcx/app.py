@@ -9,7 +9,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -47,6 +46,7 @@ from cloudcx.core.responses import OrjsonResponse
 from cloudcx.oauth import authorize_endpoint, introspection, metadata, revocation_endpoint
 from cloudcx.oauth import routes as oauth_routes
 from cloudcx.oauth.errors import BearerError, OAuthError
+from cloudcx.ops import wiring as ops
 from cloudcx.platform import Platform
 from cloudcx.security.limits import BodyLimitMiddleware
 from cloudcx.tenancy.middleware import TenantMiddleware
@@ -93,7 +93,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await platform.start()
         try:
-            yield
+            async with ops.running(app):
+                yield
         finally:
             await platform.stop()
 
@@ -117,12 +118,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    _add_health(app)
     openapi.install(app)
     _add_handlers(app)
     app.add_middleware(BodyLimitMiddleware, settings=platform.settings)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)
     app.add_middleware(SecurityHeadersMiddleware)
+    ops.install(app, platform)  # /healthz, /readyz, /metrics; request ids, metrics, access log
     return app
 
 
@@ -139,12 +140,3 @@ def _add_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RecordNotFound, console_errors.not_found)
     app.add_exception_handler(ClientDisconnect, errors.client_disconnected)
     app.add_exception_handler(Exception, errors.server_error)
-
-
-def _add_health(app: FastAPI) -> None:
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        platform: Platform = app.state.platform
-        async with platform.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return {"status": "ok"}

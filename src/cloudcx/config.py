@@ -7,13 +7,14 @@ embedded mode convenient, so a production deployment cannot start half-configure
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
@@ -142,8 +143,23 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         default="",
         description=(
-            "Comma-separated addresses of proxies whose `X-Forwarded-For`, `-Proto` and "
-            "`-Host` headers are believed (the load balancer's address as the app sees it)."
+            "Comma-separated addresses of proxies whose `X-Forwarded-For`, `-Proto`, "
+            "`-Host` and `X-Request-ID` headers are believed (the load balancer's address "
+            "as the app sees it)."
+        ),
+    )
+    metrics_allow: str = Field(
+        default="127.0.0.1,::1",
+        description=(
+            "Peer addresses or networks (comma separated, e.g. `10.0.0.0/8`) that may read "
+            "`/metrics`; anyone else, a proxied request or a tenant's host gets 404."
+        ),
+    )
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description=(
+            "`json` or `text`: one line per log record, one per request; empty means text "
+            "on a terminal and JSON otherwise (`serve --log-format`)."
         ),
     )
     cache_ttl: float = Field(
@@ -269,6 +285,12 @@ class Settings(BaseSettings):
         description="Open connections one worker process serves; a request on one more gets 503.",
     )
 
+    @field_validator("metrics_allow")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        _networks(value)
+        return value
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production":
@@ -305,6 +327,20 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_set(self) -> frozenset[str]:
         return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    @cached_property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        return _networks(self.metrics_allow)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: str) -> tuple[IPNetwork, ...]:
+    try:
+        return tuple(ipaddress.ip_network(p.strip()) for p in value.split(",") if p.strip())
+    except ValueError as exc:
+        raise ValueError(f"CLOUDCX_METRICS_ALLOW: {exc}") from None
 
 
 def _load_or_create_secret(path: Path) -> str:

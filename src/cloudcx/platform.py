@@ -41,6 +41,7 @@ from cloudcx.oauth.keys import KeyRing
 from cloudcx.oauth.models import OAuthClient, Revocation, SigningKey
 from cloudcx.oauth.revocation import RevocationSet
 from cloudcx.oauth.tokens import VerifiedCache
+from cloudcx.ops import metrics
 from cloudcx.security.throttle import Throttle
 from cloudcx.tenancy.models import Tenant, TenantDomain
 from cloudcx.tenancy.service import TenantDirectory
@@ -114,7 +115,12 @@ class Platform:
         )
         platform._watch_changes(session_class)
         if settings.redis_url:
-            platform.feed = RedisFeed(settings.redis_url, platform.changes, platform.catch_up)
+            platform.feed = RedisFeed(
+                settings.redis_url,
+                platform.changes,
+                platform.catch_up,
+                on_lag=metrics.observe_feed_lag,
+            )
             # Queued before start too: a CLI command's changes are sent as it ends.
             platform.changes.outbox = platform.feed.publish
         return platform

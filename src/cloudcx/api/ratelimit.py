@@ -22,6 +22,7 @@ from cloudcx.api.auth import CurrentToken
 from cloudcx.api.problems import Problem
 from cloudcx.config import Settings
 from cloudcx.core.headers import EXTRA_HEADERS
+from cloudcx.ops import metrics
 
 log = logging.getLogger("cloudcx.api")
 
@@ -89,6 +90,7 @@ async def rate_limit(request: Request, token: CurrentToken) -> None:
     # Sent on every answer to this request, errors included (core.headers).
     setattr(request.state, EXTRA_HEADERS, headers)
     if not verdict.allowed:
+        metrics.throttled("api", "caller")
         raise Problem(
             429,
             f"Too many requests: the limit is {limiter.item.amount} per "

@@ -37,6 +37,7 @@ from cloudcx.changes import changed_on_commit
 from cloudcx.db import upsert, utcnow
 from cloudcx.oauth.models import Revocation
 from cloudcx.oauth.tokens import CLOCK_SKEW, MAX_ACCESS_TOKEN_TTL, AccessToken
+from cloudcx.ops import metrics
 
 # Rows are re-read for this long after their creation: on PostgreSQL a row
 # with a lower id can commit after one with a higher id, so "id > last seen"
@@ -96,6 +97,7 @@ async def revoke(
         .returning(Revocation.id, Revocation.created_at)
     )
     stored = (await session.execute(statement)).one()
+    metrics.revoked(kind.value)
     # A Core statement escapes the ORM's change tracking: hand the row to the
     # change feed so this process applies it the moment the caller commits.
     changed_on_commit(

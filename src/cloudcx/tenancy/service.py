@@ -57,14 +57,14 @@ class TenantDirectory:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
         self._sessionmaker = sessionmaker
-        self._cache: RecordCache[str, TenantInfo] = RecordCache(ttl)
+        self.cache: RecordCache[str, TenantInfo] = RecordCache(ttl)
 
     async def by_host(self, host: str) -> TenantInfo | None:
         domain = host_without_port(host)
-        return await self._cache.get(domain, lambda: self._load(domain))
+        return await self.cache.get(domain, lambda: self._load(domain))
 
     def invalidate(self) -> None:
-        self._cache.clear()
+        self.cache.clear()
 
     async def _load(self, domain: str) -> TenantInfo | None:
         async with self._sessionmaker() as session:
