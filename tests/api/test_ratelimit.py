@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 
+import httpx
 import pytest
 
 from cloudcx.api.ratelimit import RateLimiter
 from cloudcx.config import Settings
+from tests.cxapi import Headers, admin_headers, assert_problem, tiny_rate_limit
+
+__all__ = ["admin_headers", "tiny_rate_limit"]  # fixtures
 
 REDIS_URL = os.environ.get("CLOUDCX_TEST_REDIS_URL")
 
@@ -48,3 +52,18 @@ async def test_an_unreachable_store_lets_requests_through() -> None:
     rl = limiter("redis://127.0.0.1:1/0")
     verdict = await rl.hit("k")
     assert verdict.allowed
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/audit-events"])
+async def test_me_and_the_audit_log_are_counted_like_every_api_route(
+    http: httpx.AsyncClient, admin_headers: Headers, tiny_rate_limit: object, path: str
+) -> None:
+    first = await http.get(path, headers=admin_headers)
+    assert first.status_code == 200
+    assert first.headers["ratelimit-limit"] == "2"
+    assert first.headers["ratelimit-remaining"] == "1"
+    await http.get(path, headers=admin_headers)
+    refused = await http.get(path, headers=admin_headers)
+    body = assert_problem(refused, 429)
+    assert "Retry after" in body["detail"]
+    assert 0 < int(refused.headers["retry-after"]) <= 60

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from cloudcx.accounts.models import Role
+from cloudcx.api import ratelimit
 from cloudcx.api.auth import current_token
 from cloudcx.api.problems import Problem
 from cloudcx.core.responses import OrjsonResponse
@@ -49,6 +50,7 @@ async def me(request: Request) -> OrjsonResponse:
     cost more than the rest of the request together. ``Me`` documents the shape.
     """
     token = await current_token(request)
+    await ratelimit.count(request, token)
     platform = platform_of(request)
     tenant = tenant_of(request)
     user = None
