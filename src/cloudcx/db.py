@@ -184,13 +184,11 @@ class WriteGate:
         async with self._lock:
             fd = self._open()
             if fd is None:
-                with db_sqlite.writing():
-                    yield
+                yield
                 return
             await _flock(fd)
             try:
-                with db_sqlite.writing():
-                    yield
+                yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 

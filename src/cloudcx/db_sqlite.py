@@ -1,22 +1,32 @@
-"""SQLAlchemy's aiosqlite adapter, with one thread hop per statement instead of four.
+"""SQLAlchemy's aiosqlite adapter, with one trip to the connection's thread per
+statement, waited for without re-entering the event loop.
 
 aiosqlite runs each SQLite connection in a thread of its own and hands it one
-call at a time through a queue; every call is a round trip between the event
-loop and that thread (a queue put, a wake-up, a future resolved through the
-loop's self-pipe). SQLAlchemy's adapter makes four such calls per statement —
-create a cursor, execute, fetch the rows, close the cursor — and one more on
-every return of a connection to the pool, to roll back a transaction that is
-usually not there. On a refresh grant (three statements and a commit) those
-trips were most of the request's CPU time.
+call at a time through a queue; the caller awaits a future that the thread
+resolves through the loop's self-pipe. That costs twice over on a busy server:
 
-The cursor below runs the whole statement — cursor, execute, fetch, close —
-in one call on the connection's thread, through aiosqlite's own queue
-(``Connection._execute``, the method aiosqlite's public calls are built on),
-and a rollback with no transaction open is answered without a call. Results,
-errors and transactions are SQLite's own, exactly as through the stock
-adapter. This is hand-written because no maintained driver does it: the
-alternative, SQLite's blocking calls on the event loop's thread, would stall
-every request of the process while one waits for the write lock.
+- SQLAlchemy's adapter makes four such calls per statement (create a cursor,
+  execute, fetch the rows, close the cursor) and one more on every return of a
+  connection to the pool, to roll back a transaction that is usually not there.
+- Each awaited result waits its turn behind every other callback the loop is
+  serving. A statement of 0.1 ms took milliseconds of wall time under load, and
+  while a writer held the write gate (``db.WriteGate``) every other writer of
+  the database, in every process, waited that long: refresh grants queued two
+  to five milliseconds per transaction, and ticket pages had a p99 of 250 ms.
+
+Here a statement (cursor, execute, fetch, close) runs whole in one call on the
+connection's thread, put on aiosqlite's own queue, and the event loop's thread
+waits for it directly, for ``HOLD_LOOP_FOR`` at most: a statement still
+running then (waiting for a write lock taken by a writer that bypassed the
+gate, a checkpoint, a slow search) is awaited like any slow call, so the loop
+serves other requests meanwhile. A rollback with no transaction open is
+answered without a call. Results, errors and transactions are SQLite's own,
+exactly as through the stock adapter.
+
+This is hand-written because no maintained driver does it. Running SQLite's
+blocking calls on the loop's own thread would be cheaper still, but a query
+waiting for a lock, or a slow one, would then stall every request of the
+process with no way out.
 """
 
 from __future__ import annotations
@@ -25,9 +35,7 @@ import asyncio
 import collections
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -39,33 +47,15 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
-# Set while this task holds the write gate (db.WriteGate): its statements wait
-# for the connection's thread with the event loop held. Every other writer of
-# the database, in this process and the others, waits for this one to commit;
-# awaited the usual way, each of its statements would first wait its turn
-# behind every other request the loop is serving, and the gate stayed held for
-# that long (refresh grants queued two to five milliseconds per transaction).
-_WRITING: ContextVar[bool] = ContextVar("cloudcx_sqlite_writing", default=False)
-# A statement still running after this long is waiting for something (a writer
-# that bypassed the gate, a checkpoint): the loop is let go meanwhile.
+# The longest the event loop waits for a statement before serving others.
 HOLD_LOOP_FOR = 0.002
 
 
-@contextmanager
-def writing() -> Iterator[None]:
-    """Run this task's statements with the event loop held (see ``_WRITING``)."""
-    token = _WRITING.set(True)
-    try:
-        yield
-    finally:
-        _WRITING.reset(token)
-
-
-def _run_holding_loop(connection: Any, fn: Callable[[], Any]) -> Any:
-    """``fn`` on the connection's thread, waited for without returning to the loop,
-    for ``HOLD_LOOP_FOR`` at most; then awaited in a thread like any slow call."""
+def _on_thread(connection: Any, fn: Callable[[], Any]) -> Any:
+    """``fn`` on the aiosqlite connection's thread, waited for without returning to
+    the loop for ``HOLD_LOOP_FOR`` at most, then awaited in a thread."""
     done = threading.Event()
-    outcome: list[Any] = []
+    outcome: list[tuple[bool, Any]] = []
 
     def run() -> None:
         try:
@@ -135,23 +125,16 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
-        return self._call(self._execute_in_thread, operation, parameters)
+        self._call(lambda: self._execute_in_thread(operation, parameters))
 
     def executemany(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
-        return self._call(self._executemany_in_thread, operation, seq_of_parameters)
+        self._call(lambda: self._executemany_in_thread(operation, seq_of_parameters))
 
-    def _call(self, fn: Callable[..., None], *args: Any) -> None:
+    def _call(self, fn: Callable[[], None]) -> None:
         try:
-            if _WRITING.get():
-                _run_holding_loop(self._connection, lambda: fn(*args))
-            else:
-                await_(self._on_thread(fn, *args))
+            _on_thread(self._connection, fn)
         except Exception as error:
             self._adapt_connection._handle_exception(error)
-
-    async def _on_thread(self, fn: Callable[..., None], *args: Any) -> None:
-        async with self._adapt_connection._execute_mutex:
-            await self._connection._execute(fn, *args)
 
     # These two run on the connection's thread.
 
@@ -189,23 +172,18 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         # The pool rolls back every connection it takes back; most have just
         # committed. ``in_transaction`` reads a flag of the idle connection.
         raw = self._connection._connection
-        if raw is not None and not raw.in_transaction:
+        if raw is None or not raw.in_transaction:
             return
-        if raw is not None and _WRITING.get():
-            self._holding_loop(raw.rollback)
-        else:
-            super().rollback()
+        self._on_thread(raw.rollback)
 
     def commit(self) -> None:
         raw = self._connection._connection
-        if raw is not None and _WRITING.get():
-            self._holding_loop(raw.commit)
-        else:
-            super().commit()
+        if raw is not None:
+            self._on_thread(raw.commit)
 
-    def _holding_loop(self, fn: Callable[[], Any]) -> None:
+    def _on_thread(self, fn: Callable[[], Any]) -> None:
         try:
-            _run_holding_loop(self._connection, fn)
+            _on_thread(self._connection, fn)
         except Exception as error:
             self._handle_exception(error)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiosqlite
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from cloudcx import db_sqlite
 from cloudcx.db import create_engine
 from cloudcx.db_sqlite import OneHopConnection
 
@@ -24,16 +24,16 @@ async def hop_engine(tmp_path: Path):
 
 
 @pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every call made on a connection's thread, by the function's name."""
-    made: list[str] = []
-    original = aiosqlite.Connection._execute
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every call made on a connection's thread."""
+    made: list[object] = []
+    original = db_sqlite._on_thread
 
-    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        made.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
+    def counted(connection: object, fn: object) -> object:
+        made.append(fn)
+        return original(connection, fn)
 
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    monkeypatch.setattr(db_sqlite, "_on_thread", counted)
     return made
 
 
@@ -134,10 +134,8 @@ async def test_a_pooled_connection_is_pinged_only_after_idling(
     await engine.dispose()
 
 
-async def test_the_write_gates_holder_runs_its_statements_without_yielding(hop_engine) -> None:
+async def test_a_statement_is_waited_for_without_serving_other_tasks(hop_engine) -> None:
     import asyncio
-
-    from cloudcx import db_sqlite
 
     ticks = 0
 
@@ -152,29 +150,22 @@ async def test_the_write_gates_holder_runs_its_statements_without_yielding(hop_e
     try:
         async with hop_engine.connect() as conn:
             before = ticks
-            with db_sqlite.writing():
-                for n in range(20):
-                    await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": str(n)})
-                await conn.commit()
-            during = ticks - before
-            assert during == 0  # no other task ran: nothing queued behind them
-            with pytest.raises(IntegrityError), db_sqlite.writing():
+            for n in range(20):
+                await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": str(n)})
+            await conn.commit()
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 20
+            # No other task ran: a statement's result did not wait behind them.
+            assert ticks == before
+            with pytest.raises(IntegrityError):
                 await conn.execute(text("INSERT INTO t (name) VALUES ('1')"))
             await conn.rollback()
-            before = ticks
-            await conn.execute(text("SELECT count(*) FROM t"))  # outside: awaited as usual
-            assert ticks > before
     finally:
         running.cancel()
-    async with hop_engine.connect() as conn:
-        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 20
 
 
-async def test_a_holder_waiting_for_a_lock_lets_the_loop_run(hop_engine, tmp_path) -> None:
+async def test_a_statement_waiting_for_a_lock_lets_the_loop_run(hop_engine, tmp_path) -> None:
     import asyncio
     import sqlite3
-
-    from cloudcx import db_sqlite
 
     other = sqlite3.connect(tmp_path / "hop.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # a writer that did not take the gate
@@ -191,9 +182,8 @@ async def test_a_holder_waiting_for_a_lock_lets_the_loop_run(hop_engine, tmp_pat
     loop.call_later(0.2, other.rollback)
     try:
         async with hop_engine.connect() as conn:
-            with db_sqlite.writing():
-                await conn.execute(text("INSERT INTO t (name) VALUES ('late')"))
-                await conn.commit()
+            await conn.execute(text("INSERT INTO t (name) VALUES ('late')"))
+            await conn.commit()
     finally:
         running.cancel()
         other.close()
