@@ -95,6 +95,15 @@ class Settings(BaseSettings):
         le=86400,
         description="Access-token lifetime in seconds (a client may set its own).",
     )
+    token_leeway: int = Field(
+        default=5,
+        ge=0,
+        le=10,
+        description=(
+            "Seconds an access token is still accepted after it expires (or before it "
+            "was issued), for servers whose clocks disagree slightly."
+        ),
+    )
     refresh_token_ttl: int = Field(
         default=30 * 86400,
         ge=3600,

@@ -53,6 +53,7 @@ async def introspect_endpoint(request: Request) -> Response:
                 tenant,
                 platform.revocations.is_revoked,
                 platform.verified_tokens,
+                platform.settings.token_leeway,
             )
             if access is not None and access.client_id == client.client_id:
                 body = _access_claims(access)
