@@ -119,7 +119,7 @@ class Platform:
         self._every("keys", max(settings.cache_ttl, 1.0), self.keys.refresh)
         # Mirror new revocations so every process refuses them within a second.
         self._every("revocations", settings.revocation_poll_interval, self.revocations.refresh)
-        self._every("audit-writer", audit_writer.INTERVAL, self.audit.flush)
+        self._every("audit-writer", audit_writer.INTERVAL, self.audit.flush_closed)
         self._every("housekeeping", housekeeping.INTERVAL, self._housekeeping)
         self._every(
             "audit-retention",
