@@ -187,7 +187,27 @@ class Settings(BaseSettings):
     signin_ip_limit: int = Field(
         default=100,
         ge=1,
-        description="Failures from one address, any account, in a window before refusal.",
+        description=(
+            "Failures from one address at one tenant, any account, in a window before "
+            "that tenant refuses the address."
+        ),
+    )
+    signin_platform_ip_limit: int = Field(
+        default=500,
+        ge=1,
+        description=(
+            "Failures from one address at all tenants together in a window before it is "
+            "refused everywhere (`CLOUDCX_SIGNIN_IP_LIMIT` counts one tenant's)."
+        ),
+    )
+    signin_device_cookie_days: int = Field(
+        default=30,
+        ge=0,
+        le=400,
+        description=(
+            "Days a Control Panel device cookie lasts; while presented, its account may "
+            "still sign in when its address is refused (0: no device cookies)."
+        ),
     )
     signin_account_limit: int = Field(
         default=200,

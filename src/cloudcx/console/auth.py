@@ -18,7 +18,7 @@ from cloudcx.console.web import (
     set_cookie,
 )
 from cloudcx.deps import PlatformDep, SessionDep
-from cloudcx.security import signin
+from cloudcx.security import devices, signin
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,9 +46,10 @@ async def login(
 ) -> Response:
     cx.check_csrf(csrf_token)
     ip = cx.request.state.client_ip
+    device = devices.presented(cx.request, platform.settings, cx.tenant.id, email)
     try:
         attempt = await signin.authenticate(
-            platform, session, cx.tenant, login=email, password=password, ip=ip
+            platform, session, cx.tenant, login=email, password=password, ip=ip, device=device
         )
     except signin.TooManyAttempts as exc:
         audit_events.signin_failed(platform, cx.request, email, "throttled")
@@ -78,6 +79,7 @@ async def login(
     response = cx.redirect(safe_next(next))
     set_cookie(cx.request, response, SESSION_COOKIE, value, platform.settings.session_ttl)
     delete_cookie(cx.request, response, PRE_SESSION_COOKIE)
+    devices.remember(cx.request, response, platform.settings, cx.tenant.id, user.email)
     return response
 
 

@@ -43,6 +43,7 @@ async def authenticate(
     password: str,
     ip: str,
     rehash: bool = True,
+    device: str | None = None,
 ) -> Attempt:
     """The user if the password is right and the attempt allowed.
 
@@ -51,12 +52,15 @@ async def authenticate(
     plain failure, indistinguishable from a wrong password. A success brings
     the stored hash to the configured cost unless ``rehash`` is False (see
     ``accounts.service.authenticate``); the caller's commit saves it.
+
+    ``device`` is the id of a device cookie verified for this login
+    (``security.devices``): the address-wide limits then do not apply.
     """
     throttle = platform.throttle
 
     async def check() -> int:
         try:
-            return await throttle.check(tenant, login, ip)
+            return await throttle.check(tenant, login, ip, device)
         except (AccountLocked, TooManyAttempts):
             raise
         except Exception:
@@ -65,7 +69,7 @@ async def authenticate(
             raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
 
     try:
-        async with throttle.attempt(tenant, login, ip, check):
+        async with throttle.attempt(tenant, login, ip, check, device):
             user = await accounts.authenticate(
                 session,
                 platform.passwords,
@@ -74,18 +78,20 @@ async def authenticate(
                 password=password,
                 rehash=rehash,
             )
-            await _count(throttle, tenant, login, ip, ok=user is not None)
+            await _count(throttle, tenant, login, ip, device, ok=user is not None)
     except AccountLocked:
         return Attempt(None, ACCOUNT_LOCKED)
     return Attempt(user) if user else Attempt(None, BAD_CREDENTIALS)
 
 
-async def _count(throttle: Throttle, tenant: TenantInfo, login: str, ip: str, *, ok: bool) -> None:
+async def _count(
+    throttle: Throttle, tenant: TenantInfo, login: str, ip: str, device: str | None, *, ok: bool
+) -> None:
     """A lost count is better than failing a request whose password was already checked."""
     try:
         if ok:
-            await throttle.succeeded(tenant, login, ip)
+            await throttle.succeeded(tenant, login, ip, device)
         else:
-            await throttle.failed(tenant, login, ip)
+            await throttle.failed(tenant, login, ip, device)
     except Exception:
         log.exception("sign-in throttle unavailable")
