@@ -155,7 +155,60 @@ def test_postgresql_ticket_list_indexes_downgrade_and_upgrade_again(
     assert "ix_tickets_tenant_created_subject" not in at_head
 
 
-USERS_AT_0008 = sa.table(
+def _columns(url: str, table: str) -> set[str]:
+    async def run() -> set[str]:
+        engine = create_engine(url)
+
+        def read(conn: Connection) -> set[str]:
+            return {c["name"] for c in inspect(conn).get_columns(table)}
+
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(read)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+TWO_FACTOR_USER_COLUMNS = {"totp_secret", "totp_pending_secret", "totp_last_step"}
+
+
+def _two_factor_goes_down_and_up_again(url: str) -> None:
+    """0010 undoes itself without touching the rest."""
+    migrate.upgrade(url)
+    assert _columns(url, "users") >= TWO_FACTOR_USER_COLUMNS
+    assert "two_factor_required" in _columns(url, "tenants")
+    command.downgrade(migrate.alembic_config(url), "0009")
+    assert not TWO_FACTOR_USER_COLUMNS & _columns(url, "users")
+    assert "two_factor_required" not in _columns(url, "tenants")
+    assert "two_factor_recovery_codes" not in _table_names(url)
+    migrate.upgrade(url)
+    assert _diff(url) == []
+
+
+def _table_names(url: str) -> set[str]:
+    async def run() -> set[str]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_sqlite_two_factor_downgrade_and_upgrade_again(tmp_path: Path) -> None:
+    _two_factor_goes_down_and_up_again(f"sqlite+aiosqlite:///{tmp_path / '2fa.db'}")
+
+
+@needs_postgresql
+def test_postgresql_two_factor_downgrade_and_upgrade_again(throwaway_postgresql: str) -> None:
+    _two_factor_goes_down_and_up_again(throwaway_postgresql)
+
+
+USERS_BEFORE_0011 = sa.table(
     "users",
     sa.column("id", sa.Uuid()),
     sa.column("tenant_id", sa.Uuid()),
@@ -204,8 +257,8 @@ def _user_keys(url: str) -> dict[str, str]:
 
 
 def _email_keys_are_backfilled_and_go_down_and_up_again(url: str) -> None:
-    """0009 keys every user; of look-alike duplicates the oldest keeps the key."""
-    migrate.upgrade(url, "0008")
+    """0011 keys every user; of look-alike duplicates the oldest keeps the key."""
+    migrate.upgrade(url, "0010")
     acme, globex = uuid.uuid4(), uuid.uuid4()
     old, young = uuid.uuid4(), uuid.uuid4()
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -222,7 +275,7 @@ def _email_keys_are_backfilled_and_go_down_and_up_again(url: str) -> None:
             for t, n in ((acme, "Acme"), (globex, "Globex"))
         ]
         + [
-            USERS_AT_0008.insert().values(
+            USERS_BEFORE_0011.insert().values(
                 id=i,
                 tenant_id=t,
                 email=e,
@@ -244,22 +297,10 @@ def _email_keys_are_backfilled_and_go_down_and_up_again(url: str) -> None:
     assert keys["Stra\u00dfe@acme.example.com"] == "strasse@acme.example.com"
     assert keys["admin@acme.example.com"] == "admin@acme.example.com"  # another tenant
     assert _diff(url) == []
-    command.downgrade(migrate.alembic_config(url), "0008")
-    assert "email_key" not in {c["name"] for c in _columns(url, "users")}
+    command.downgrade(migrate.alembic_config(url), "0010")
+    assert "email_key" not in _columns(url, "users")
     migrate.upgrade(url)
     assert _user_keys(url) == keys
-
-
-def _columns(url: str, table: str) -> list[dict[str, Any]]:
-    async def run() -> list[dict[str, Any]]:
-        engine = create_engine(url)
-        try:
-            async with engine.connect() as conn:
-                return await conn.run_sync(lambda c: list(inspect(c).get_columns(table)))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def test_sqlite_email_keys_are_backfilled(tmp_path: Path) -> None:

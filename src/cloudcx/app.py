@@ -9,7 +9,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -26,11 +25,18 @@ from cloudcx.audit import events as audit_events
 from cloudcx.config import Settings
 from cloudcx.console import account as console_account
 from cloudcx.console import auth as console_auth
-from cloudcx.console import connected_apps, oauth_client_edit, signing_keys
+from cloudcx.console import (
+    connected_apps,
+    oauth_client_edit,
+    signing_keys,
+    two_factor_account,
+    two_factor_admin,
+)
 from cloudcx.console import contacts as console_contacts
 from cloudcx.console import errors as console_errors
 from cloudcx.console import oauth_clients as console_oauth_clients
 from cloudcx.console import tickets as console_tickets
+from cloudcx.console import two_factor as console_two_factor
 from cloudcx.console import users as console_users
 from cloudcx.console.records import RecordNotFound
 from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
@@ -40,6 +46,7 @@ from cloudcx.core.responses import OrjsonResponse
 from cloudcx.oauth import authorize_endpoint, introspection, metadata, revocation_endpoint
 from cloudcx.oauth import routes as oauth_routes
 from cloudcx.oauth.errors import BearerError, OAuthError
+from cloudcx.ops import wiring as ops
 from cloudcx.platform import Platform
 from cloudcx.security.limits import BodyLimitMiddleware
 from cloudcx.tenancy.middleware import TenantMiddleware
@@ -62,6 +69,9 @@ ROUTERS = (
     metadata.router,
     docs.router,
     console_auth.router,
+    console_two_factor.router,
+    two_factor_account.router,
+    two_factor_admin.router,
     console_oauth_clients.router,
     oauth_client_edit.router,
     connected_apps.router,
@@ -83,7 +93,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await platform.start()
         try:
-            yield
+            async with ops.running(app):
+                yield
         finally:
             await platform.stop()
 
@@ -101,15 +112,18 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     app.state.ratelimiter = RateLimiter.from_settings(platform.settings)
+    app.state.revoke_limiter = RateLimiter.from_settings(
+        platform.settings, platform.settings.revoke_rate_limit
+    )
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    _add_health(app)
     openapi.install(app)
     _add_handlers(app)
     app.add_middleware(BodyLimitMiddleware, settings=platform.settings)
     app.add_middleware(TenantMiddleware, directory=platform.tenants, settings=platform.settings)
     app.add_middleware(SecurityHeadersMiddleware)
+    ops.install(app, platform)  # /healthz, /readyz, /metrics; request ids, metrics, access log
     return app
 
 
@@ -126,12 +140,3 @@ def _add_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RecordNotFound, console_errors.not_found)
     app.add_exception_handler(ClientDisconnect, errors.client_disconnected)
     app.add_exception_handler(Exception, errors.server_error)
-
-
-def _add_health(app: FastAPI) -> None:
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        platform: Platform = app.state.platform
-        async with platform.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return {"status": "ok"}

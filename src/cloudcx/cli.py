@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from typing import Annotated, TypeVar
 
 import typer
@@ -22,6 +24,8 @@ from cloudcx.config import Settings
 from cloudcx.oauth import clients, keys
 from cloudcx.oauth.clients import ClientFormError
 from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
+from cloudcx.ops import preflight
+from cloudcx.ops.logs import LogFormat
 from cloudcx.platform import Platform
 from cloudcx.tenancy import service as tenancy
 from cloudcx.tenancy.models import Tenant
@@ -44,12 +48,18 @@ app.add_typer(audit_app, name="audit")
 T = TypeVar("T")
 
 
+class LogFormatChoice(StrEnum):
+    json = "json"
+    text = "text"
+
+
 def _run(fn: Callable[[Platform], Awaitable[T]]) -> T:
     async def main() -> T:
         platform = Platform.build(Settings())
         try:
             return await fn(platform)
         finally:
+            await platform.publish_pending()  # the command's changes, to every server
             await platform.engine.dispose()
 
     return asyncio.run(main())
@@ -60,20 +70,56 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+@contextmanager
+def _explained(settings: Settings) -> Iterator[None]:
+    """Failures to reach the database or Redis become a line or two for the
+    operator (ops/preflight.py), not a traceback."""
+    try:
+        yield
+    except preflight.OperatorError as exc:
+        raise _fail(str(exc)) from None
+    except (DBAPIError, OSError) as exc:
+        message = preflight.explain_database(exc, settings.db_url)
+        if message is None:
+            raise
+        raise _fail(message) from None
+
+
+def _probe(settings: Settings) -> None:
+    asyncio.run(preflight.probe_database(settings.db_url))
+    if settings.redis_url:
+        asyncio.run(preflight.probe_redis(settings.redis_url))
+
+
 def _prepare(settings: Settings) -> None:
     """Schema at head and first-start data, before any worker starts."""
+    with _explained(settings):
+        if not settings.is_sqlite:  # a missing SQLite file is created, not reached
+            _probe(settings)
+        elif settings.redis_url:
+            asyncio.run(preflight.probe_redis(settings.redis_url))
+        _migrate_or_refuse(settings)
+        _bootstrap()
+        _warn_unmatched_domains()
+
+
+def _migrate_or_refuse(settings: Settings) -> None:
     if settings.should_auto_migrate:
         migrate.upgrade(settings.db_url)
     else:
         try:
             missing = asyncio.run(migrate.pending(settings.db_url))
         except (DBAPIError, OSError) as exc:
-            raise _fail(f"Cannot reach the database: {exc.__class__.__name__}.") from exc
+            message = preflight.explain_database(exc, settings.db_url)
+            raise _fail(message or f"Cannot reach the database: {type(exc).__name__}.") from None
         if missing:
             raise _fail(
                 f"The database schema is not up to date ({len(missing)} pending migration(s)). "
                 "Run `cloudcx db upgrade` first."
             )
+
+
+def _bootstrap() -> None:
     try:
         result = _run(bootstrap)
     except IntegrityError:  # another instance bootstrapped at the same moment
@@ -87,6 +133,19 @@ def _prepare(settings: Settings) -> None:
                 fg=typer.colors.YELLOW,
                 bold=True,
             )
+
+
+def _warn_unmatched_domains() -> None:
+    async def run(platform: Platform) -> list[str]:
+        return await preflight.unmatched_domains(platform.sessionmaker)
+
+    for domain in _run(run):
+        typer.secho(
+            f"Warning: tenant domain {domain!r} matches no request (requests are matched on "
+            "the host alone, lower case, without port or trailing dot).",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 async def _tenant(session: AsyncSession, domain: str) -> Tenant:
@@ -104,6 +163,10 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     demo: Annotated[bool, typer.Option(help="Load demo data into the default tenant.")] = False,
+    log_format: Annotated[
+        LogFormatChoice | None,
+        typer.Option(help="One line per record as json or text (default: text on a terminal)."),
+    ] = None,
 ) -> None:
     """Start the platform (applies migrations on the embedded SQLite default)."""
     from cloudcx import server  # uvicorn is loaded only to serve
@@ -113,14 +176,20 @@ def serve(
     if demo:
         load_demo(tenant="localhost", password=None)
     typer.echo(f"Control Panel: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    server.run(settings, host=host, port=port, workers=workers, reload=reload)
+    chosen: LogFormat | None = None
+    if log_format is not None:
+        chosen = "json" if log_format is LogFormatChoice.json else "text"
+    server.run(settings, host=host, port=port, workers=workers, reload=reload, log_format=chosen)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
     settings = Settings()
-    migrate.upgrade(settings.db_url)
+    with _explained(settings):
+        if not settings.is_sqlite:
+            asyncio.run(preflight.probe_database(settings.db_url))
+        migrate.upgrade(settings.db_url)
     typer.echo("Database schema is up to date.")
 
 
@@ -158,7 +227,8 @@ def tenant_create(
     try:
         tenant_id = _run(run)
     except (DomainError, AccountError) as exc:
-        raise _fail(str(exc)) from exc
+        hints = [h for h in map(preflight.domain_hint, domain) if h]
+        raise _fail(f"{exc} ({hints[0]})" if hints else str(exc)) from exc
     typer.echo(f"Tenant {tenant_id} created for {', '.join(domain)}.")
 
 
@@ -252,6 +322,29 @@ def audit_purge() -> None:
         return await retention.purge(platform.sessionmaker, platform.settings.audit_retention_days)
 
     typer.echo(f"Deleted {_run(run)} audit events.")
+
+
+@app.command("cleanup")
+def cleanup(
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for a run of a server to end.")
+    ] = 60.0,
+) -> None:
+    """Run the background jobs now: expired codes, tokens, revocations, sessions,
+    Idempotency-Key records and audit events past retention."""
+
+    async def run(platform: Platform) -> dict[str, int] | None:
+        try:
+            return await platform.cleanup(wait=wait)
+        finally:
+            await platform.jobs.close()
+
+    removed = _run(run)
+    if removed is None:
+        raise _fail(f"Another process is still running the background jobs after {wait:g} s.")
+    for name, count in removed.items():
+        typer.echo(f"{name}: {count} removed")
+    typer.echo(f"Removed {sum(removed.values())} rows in all.")
 
 
 @app.command("demo")

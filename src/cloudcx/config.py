@@ -7,13 +7,14 @@ embedded mode convenient, so a production deployment cannot start half-configure
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
@@ -137,12 +138,37 @@ class Settings(BaseSettings):
         ge=1,
         description="argon2id lanes per password hash (1: a core verifies one password at a time).",
     )
+    password_hash_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description=(
+            "Password hashes a process computes at once. Empty: the machine's cores divided "
+            "by the `serve` worker processes, so that together they keep every core busy "
+            "without more hashes in flight than cores (each uses 19 MiB of memory bandwidth)."
+        ),
+    )
 
     trusted_proxies: str = Field(
         default="",
         description=(
-            "Comma-separated addresses of proxies whose `X-Forwarded-For`, `-Proto` and "
-            "`-Host` headers are believed (the load balancer's address as the app sees it)."
+            "Comma-separated addresses of proxies whose `X-Forwarded-For`, `-Proto`, "
+            "`-Host` and `X-Request-ID` headers are believed (the load balancer's address "
+            "as the app sees it)."
+        ),
+    )
+    metrics_allow: str = Field(
+        default="127.0.0.1,::1",
+        description=(
+            "Peer addresses or networks (comma separated, e.g. `10.0.0.0/8`) that may read "
+            "`/metrics`; anyone else, a proxied request or a tenant's host gets 404."
+        ),
+    )
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description=(
+            "`json` or `text`: one line per log record, one per request; empty means text "
+            "on a terminal and JSON otherwise (`serve --log-format`)."
         ),
     )
     cache_ttl: float = Field(
@@ -164,6 +190,27 @@ class Settings(BaseSettings):
             "API requests per caller (client and user, or API key) in `limits` notation, "
             "e.g. `100/second`; counted in Redis when `CLOUDCX_REDIS_URL` is set."
         ),
+    )
+    revoke_rate_limit: str = Field(
+        default="300/minute",
+        description=(
+            "`/oauth/revoke` requests per client and address, in `limits` notation; "
+            "counted in Redis when `CLOUDCX_REDIS_URL` is set."
+        ),
+    )
+    housekeeping_interval: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "Seconds between runs of housekeeping and audit retention "
+            "(one process at a time runs them)."
+        ),
+    )
+    shutdown_timeout: int = Field(
+        default=20,
+        ge=1,
+        le=3600,
+        description="Seconds a stopping server waits for open requests before cutting them off.",
     )
     idempotency_ttl: int = Field(
         default=86400, ge=60, description="Seconds a POST's `Idempotency-Key` is remembered."
@@ -267,6 +314,12 @@ class Settings(BaseSettings):
         description="Open connections one worker process serves; a request on one more gets 503.",
     )
 
+    @field_validator("metrics_allow")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        _networks(value)
+        return value
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production":
@@ -303,6 +356,20 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_set(self) -> frozenset[str]:
         return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    @cached_property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        return _networks(self.metrics_allow)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: str) -> tuple[IPNetwork, ...]:
+    try:
+        return tuple(ipaddress.ip_network(p.strip()) for p in value.split(",") if p.strip())
+    except ValueError as exc:
+        raise ValueError(f"CLOUDCX_METRICS_ALLOW: {exc}") from None
 
 
 def _load_or_create_secret(path: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -88,8 +90,40 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 1.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Test a pooled connection before use only when it has been idle a while.
+
+    SQLAlchemy's ``pool_pre_ping`` tests every checkout, and on asyncpg a test is
+    three round trips (BEGIN, ``;``, ROLLBACK) before every request's first
+    statement. A connection returned less than ``PING_AFTER_IDLE`` seconds ago
+    was working then; an older one (the server may have restarted meanwhile) is
+    tested, and replaced when dead, as SQLAlchemy's documented pessimistic
+    disconnect handling does. A connection that dies mid-request still fails
+    that request and makes the pool drop every connection opened before it.
+    """
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE:
+            return
+        try:
+            sync_engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:
+            raise DisconnectionError("the pooled connection is dead") from error
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -150,11 +184,13 @@ class WriteGate:
         async with self._lock:
             fd = self._open()
             if fd is None:
-                yield
+                with db_sqlite.writing():
+                    yield
                 return
             await _flock(fd)
             try:
-                yield
+                with db_sqlite.writing():
+                    yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 

@@ -18,6 +18,7 @@ from cloudcx.api.problems import problem_response
 from cloudcx.console.errors import error_page
 from cloudcx.oauth.errors import InvalidRequestError, ServerError
 from cloudcx.oauth.routes import oauth_error_handler
+from cloudcx.ops.logs import current_request_id
 
 log = logging.getLogger("cloudcx")
 
@@ -64,11 +65,17 @@ async def client_disconnected(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    response: Response
     if request.url.path.startswith("/oauth/"):
-        return await oauth_error_handler(request, ServerError("An unexpected error occurred."))
-    if _is_machine(request):
-        return problem_response(500, "An unexpected error occurred.")
-    return error_page(request, 500, "Something went wrong", "Please try again in a moment.")
+        response = await oauth_error_handler(request, ServerError("An unexpected error occurred."))
+    elif _is_machine(request):
+        response = problem_response(500, "An unexpected error occurred.")
+    else:
+        response = error_page(request, 500, "Something went wrong", "Please try again in a moment.")
+    # Answered outside the request middleware, which left its id set for this.
+    if request_id := current_request_id():
+        response.headers["X-Request-ID"] = request_id
+    return response
 
 
 def _title(status: int) -> str:

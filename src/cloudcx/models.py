@@ -1,6 +1,7 @@
 """Every model, imported once so the metadata is complete (Alembic, tests)."""
 
 from cloudcx.accounts.models import Role, User, WebSession
+from cloudcx.accounts.recovery_codes import RecoveryCode
 from cloudcx.api.models import IdempotencyRecord
 from cloudcx.apikeys.models import ApiKey
 from cloudcx.audit.models import AuditEvent
@@ -28,6 +29,7 @@ __all__ = [
     "Message",
     "OAuthClient",
     "OAuthConsent",
+    "RecoveryCode",
     "RefreshToken",
     "Revocation",
     "Role",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from http import HTTPStatus
 from typing import Any
 
@@ -36,6 +37,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from cloudcx.config import Settings
+from cloudcx.ops.logs import LogFormat, dict_config, resolve_format
+from cloudcx.ops.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
 
 @functools.cache
@@ -194,8 +197,25 @@ class _HeadWithBody:
         return getattr(self._transport, name)
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int, reload: bool) -> None:
+def run(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    reload: bool,
+    log_format: LogFormat | None = None,
+) -> None:
     """Serve the app until stopped: ``workers`` processes, or one that restarts on changes."""
+    chosen = resolve_format(log_format or settings.log_format)
+    # Workers are spawned and read their settings from the environment.
+    os.environ["CLOUDCX_LOG_FORMAT"] = chosen
+    if workers > 1 and not reload:
+        _share_metrics(settings)
+    if settings.password_hash_threads is None and not reload:
+        # Each worker process hashes its share of the cores (read by its Settings).
+        share = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["CLOUDCX_PASSWORD_HASH_THREADS"] = str(share)
     uvicorn.run(
         "cloudcx.app:create_app",
         factory=True,
@@ -207,10 +227,25 @@ def run(settings: Settings, *, host: str, port: int, workers: int, reload: bool)
         # The app has no WebSocket route; an upgraded connection would leave these limits.
         ws="none",
         timeout_keep_alive=settings.keep_alive_timeout,
+        # On SIGTERM open requests get this long to finish; then the app's
+        # shutdown runs (jobs end at a batch boundary, the audit queue is written).
+        timeout_graceful_shutdown=settings.shutdown_timeout,
         # uvicorn counts the connection asking among the open ones: one more lets
         # max_connections connections be served.
         limit_concurrency=settings.max_connections + 1,
         proxy_headers=False,  # forwarded headers are judged by CLOUDCX_TRUSTED_PROXIES
         server_header=False,
         log_level="info",
+        # ops.requests writes one line per request; uvicorn's own would be a second.
+        access_log=False,
+        log_config=dict_config(chosen),
     )
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Every worker writes its metrics under one directory, so that whichever
+    answers ``/metrics`` reports them all (ops/metrics.py). What a previous run
+    left there is removed: it would be added to this run's numbers."""
+    directory = os.environ.get(MULTIPROC_ENV) or str((settings.var_dir / "metrics").resolve())
+    prepare_multiprocess_dir(directory)
+    os.environ[MULTIPROC_ENV] = directory

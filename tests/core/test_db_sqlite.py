@@ -94,3 +94,109 @@ async def test_errors_are_sqlalchemys(hop_engine) -> None:
     # The connection that failed is usable again.
     async with hop_engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+
+
+async def test_a_pooled_connection_is_pinged_only_after_idling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from cloudcx import db
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'ping.db'}")
+    db._ping_when_idle(engine)
+    pings: list[object] = []
+    dead: list[object] = []
+
+    def ping(dbapi_conn: object) -> bool:
+        pings.append(dbapi_conn)
+        if dbapi_conn in dead:
+            raise OSError("connection reset")
+        return True
+
+    monkeypatch.setattr(engine.sync_engine.dialect, "do_ping", ping)
+
+    async def raw() -> object:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+            return (await conn.get_raw_connection()).dbapi_connection
+
+    first = await raw()
+    assert pings == [first]  # a new connection has no use behind it: tested
+    assert await raw() is first
+    assert len(pings) == 1  # returned a moment ago: not tested again
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)
+    assert await raw() is first
+    assert len(pings) == 2  # idle past the limit: tested
+    dead.append(first)
+    replacement = await raw()  # a dead one is replaced, and the request goes on
+    assert replacement is not first
+    await engine.dispose()
+
+
+async def test_the_write_gates_holder_runs_its_statements_without_yielding(hop_engine) -> None:
+    import asyncio
+
+    from cloudcx import db_sqlite
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    running = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    try:
+        async with hop_engine.connect() as conn:
+            before = ticks
+            with db_sqlite.writing():
+                for n in range(20):
+                    await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": str(n)})
+                await conn.commit()
+            during = ticks - before
+            assert during == 0  # no other task ran: nothing queued behind them
+            with pytest.raises(IntegrityError), db_sqlite.writing():
+                await conn.execute(text("INSERT INTO t (name) VALUES ('1')"))
+            await conn.rollback()
+            before = ticks
+            await conn.execute(text("SELECT count(*) FROM t"))  # outside: awaited as usual
+            assert ticks > before
+    finally:
+        running.cancel()
+    async with hop_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 20
+
+
+async def test_a_holder_waiting_for_a_lock_lets_the_loop_run(hop_engine, tmp_path) -> None:
+    import asyncio
+    import sqlite3
+
+    from cloudcx import db_sqlite
+
+    other = sqlite3.connect(tmp_path / "hop.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a writer that did not take the gate
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    running = asyncio.create_task(ticker())
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.2, other.rollback)
+    try:
+        async with hop_engine.connect() as conn:
+            with db_sqlite.writing():
+                await conn.execute(text("INSERT INTO t (name) VALUES ('late')"))
+                await conn.commit()
+    finally:
+        running.cancel()
+        other.close()
+    assert ticks > 50  # the loop served others during the 0.2 s wait
+    async with hop_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT name FROM t"))).scalar_one() == "late"

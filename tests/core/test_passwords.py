@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -87,3 +88,45 @@ def test_a_hash_of_the_policy_needs_no_rehash(passwords: Passwords) -> None:
 def test_the_dummy_hash_for_unknown_accounts_has_the_policys_cost(passwords: Passwords) -> None:
     """An unknown email must cost exactly what a wrong password costs."""
     assert extract_parameters(passwords._dummy_hash) == extract_parameters(passwords.hash(PASSWORD))
+
+
+async def test_hashes_in_flight_are_capped_at_the_threads_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    import time as clock
+
+    passwords = Passwords(1, 64, 1, threads=2)
+    inside, most, lock = 0, 0, threading.Lock()
+
+    def slow_verify(stored_hash: str | None, password: str) -> bool:
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        clock.sleep(0.02)
+        with lock:
+            inside -= 1
+        return True
+
+    monkeypatch.setattr(passwords, "verify", slow_verify)
+    results = await asyncio.gather(*(passwords.verify_async(None, "x") for _ in range(6)))
+    assert results == [True] * 6
+    assert most == 2
+
+
+def test_serve_gives_each_worker_its_share_of_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from cloudcx import server
+    from cloudcx.config import Settings
+
+    monkeypatch.setattr(server.uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("CLOUDCX_PASSWORD_HASH_THREADS", raising=False)
+    server.run(Settings(), host="127.0.0.1", port=1, workers=4, reload=False)
+    assert os.environ["CLOUDCX_PASSWORD_HASH_THREADS"] == "2"
+    assert Settings().password_hash_threads == 2
+    monkeypatch.setenv("CLOUDCX_PASSWORD_HASH_THREADS", "3")  # the operator's choice stays
+    server.run(Settings(), host="127.0.0.1", port=1, workers=4, reload=False)
+    assert os.environ["CLOUDCX_PASSWORD_HASH_THREADS"] == "3"

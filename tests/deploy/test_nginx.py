@@ -313,13 +313,18 @@ def _audit_events_direct(server: LiveServer, agent: str, client_id: str) -> list
 def test_requests_are_shared_by_both_processes(
     proxy: Proxy, servers: list[LiveServer], token: str
 ) -> None:
-    probe = uuid.uuid4().hex
+    ids = []
     with proxy.http(headers={"Authorization": f"Bearer {token}"}) as http:
         for _ in range(8):
-            assert http.get("/api/v1/me", params={"probe": probe}).status_code == 200
-    time.sleep(0.2)  # the access log line is written after the answer
-    served = [server.log().count(probe) for server in servers]
-    assert sum(served) == 8
+            answer = http.get("/api/v1/me")
+            assert answer.status_code == 200
+            ids.append(answer.headers["X-Request-ID"])
+    assert len(set(ids)) == 8
+    time.sleep(0.3)  # access lines are written in batches after the answers
+    logs = [server.log() for server in servers]
+    # Each request is logged, with its id, by the one process that served it.
+    assert all(sum(request_id in log for log in logs) == 1 for request_id in ids)
+    served = [sum(request_id in log for request_id in ids) for log in logs]
     assert all(count > 0 for count in served), served
 
 

@@ -88,3 +88,18 @@ async def test_a_rolled_back_revocation_is_not_applied(
     await db.rollback()
     assert "never-committed" not in platform.revocations._tokens
     assert await rows(db) == []
+
+
+async def test_reloading_costs_the_same_however_often_a_token_is_revoked(
+    db: AsyncSession, platform: Platform, tenant: TenantInfo
+) -> None:
+    mirror = revocation.RevocationSet(platform.sessionmaker)
+    await mirror.refresh()
+    for _ in range(50):
+        await revocation.revoke(db, tenant.id, Kind.TOKEN, "jti-hot", lifetime=600)
+        await db.commit()
+    before = mirror.rows_read
+    await mirror.refresh()
+    await mirror.refresh()
+    assert mirror.rows_read - before == 2  # the one row, once per poll
+    assert len(mirror) == 1

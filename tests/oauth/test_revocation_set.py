@@ -52,3 +52,48 @@ def test_consent_revocation_covers_one_user_at_one_client() -> None:
     assert revocations.is_revoked(token(client_id="c1", user=user))
     assert not revocations.is_revoked(token(client_id="c1", user=other))
     assert not revocations.is_revoked(token(client_id="c2", user=user))
+
+
+def test_revoking_one_user_again_and_again_keeps_one_entry() -> None:
+    user = uuid.uuid4()
+    revocations = RevocationSet(None)  # type: ignore[arg-type]
+    first = row(1, Kind.USER, str(user))
+    for step in range(100):
+        again = row(1, Kind.USER, str(user))
+        again.created_at = first.created_at + timedelta(seconds=step)
+        revocations.apply(again)
+    assert len(revocations) == 1
+    assert revocations._users[str(user)] == (first.created_at + timedelta(seconds=99)).timestamp()
+
+
+def test_an_older_cut_arriving_late_does_not_move_the_cut_back() -> None:
+    user = uuid.uuid4()
+    revocations = RevocationSet(None)  # type: ignore[arg-type]
+    newer = row(1, Kind.USER, str(user))
+    older = row(1, Kind.USER, str(user))
+    older.created_at = newer.created_at - timedelta(minutes=5)
+    revocations.apply(newer)
+    revocations.apply(older)
+    assert revocations._users[str(user)] == newer.created_at.timestamp()
+
+
+def test_entries_past_every_tokens_lifetime_are_forgotten() -> None:
+    revocations = RevocationSet(None)  # type: ignore[arg-type]
+    old = row(1, Kind.TOKEN, "old-jti")
+    old.created_at = utcnow() - timedelta(seconds=RevocationSet.HORIZON + 1)
+    revocations.apply(old)
+    revocations.apply(row(2, Kind.TOKEN, "j1"))
+    assert revocations.prune() == 1
+    assert len(revocations) == 1
+    assert not revocations.is_revoked(token("old-jti"))
+    assert revocations.is_revoked(token("j1"))
+
+
+def test_pruning_one_tenants_row_keeps_anothers_with_the_same_value() -> None:
+    revocations = RevocationSet(None)  # type: ignore[arg-type]
+    old = row(1, Kind.GRANT, "family-1")
+    old.created_at = utcnow() - timedelta(seconds=RevocationSet.HORIZON + 1)
+    revocations.apply(old)
+    revocations.apply(row(2, Kind.GRANT, "family-1"))
+    assert revocations.prune() == 1
+    assert "family-1" in revocations._grants

@@ -200,6 +200,8 @@ class TestLeeway:
 
     def test_default_is_five_seconds(self) -> None:
         assert Settings.model_fields["token_leeway"].default == 5
+        # Revocations are kept past every token's lifetime plus the longest leeway.
+        assert Settings(environment="test", token_leeway=tokens.MAX_LEEWAY).token_leeway == 10
 
     @pytest.mark.parametrize("value", [-1, 11, 30], ids=["negative", "past-ten", "old-thirty"])
     def test_more_than_ten_seconds_is_refused(self, value: int) -> None:

@@ -2,9 +2,10 @@
 
 A bearer request needs its user's current state (active, role, name) without a
 database query (DESIGN.md §8). ``UserDirectory`` keeps a copy per process; the
-change feed drops it the moment this process commits a change to the user, and
-every other process re-reads it within the cache's ``ttl`` (the revocation
-delay). No password hash is kept here.
+change feed drops it the moment this process commits a change to the user;
+every other process drops it within milliseconds with Redis (``cloudcx.feed_redis``)
+and re-reads it within the cache's ``ttl`` (the revocation delay) without.
+No password hash is kept here.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudcx.db import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -39,10 +39,21 @@ class User(IdMixin, TimestampMixin, Base):
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Two-factor sign-in (accounts/two_factor.py). Kept on the user row so every place
+    # that loads the user (sign-in, the password grant) has it without another query.
+    # The secrets are Fernet tokens; the pending one awaits its first right code.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The last time step a code was accepted for: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger(), default=None)
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
 
 
 class WebSession(TimestampMixin, Base):
@@ -53,6 +64,7 @@ class WebSession(TimestampMixin, Base):
     """
 
     __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires", "expires_at"),)
 
     id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

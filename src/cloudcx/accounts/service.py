@@ -29,7 +29,7 @@ def email_key(email: str) -> str:
 
     NFKC folds compatibility forms (fullwidth a, U+FF41, is a), ``casefold``
     every case (sharp s is ss); the result has no ASCII capital letter, which
-    is how the 0009 migration marks the keys of duplicates no login can reach.
+    is how the 0011 migration marks the keys of duplicates no login can reach.
     """
     return unicodedata.normalize("NFKC", email.strip()).casefold()
 

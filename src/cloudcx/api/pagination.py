@@ -24,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from cloudcx.api.inputs import in_utc
 from cloudcx.api.problems import invalid
+from cloudcx.core.responses import json_default
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -181,15 +182,8 @@ def json_page(items: Sequence[dict[str, Any]], keyset: Keyset, params: PageParam
         cursor = _encode(keyset, value, last[keyset.id_column.key])
         url = _next_url(params, cursor)
     body = {"data": data, "next_cursor": cursor, "links": {"next": url}}
-    content = orjson.dumps(body, default=_uuid_subclass, option=orjson.OPT_UTC_Z)
+    content = orjson.dumps(body, default=json_default, option=orjson.OPT_UTC_Z)
     return Response(content, media_type="application/json")
-
-
-def _uuid_subclass(value: object) -> str:
-    """asyncpg's own ``UUID`` class, a subclass that orjson does not take for a UUID."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _next_url(params: PageParams, cursor: str) -> str:

@@ -22,6 +22,7 @@ from cloudcx.api.auth import CurrentToken
 from cloudcx.api.problems import Problem
 from cloudcx.config import Settings
 from cloudcx.core.headers import EXTRA_HEADERS
+from cloudcx.ops import metrics
 
 log = logging.getLogger("cloudcx.api")
 
@@ -50,7 +51,8 @@ class RateLimiter:
         self.strategy = FixedWindowRateLimiter(self.storage)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings, limit: str | None = None) -> RateLimiter:
+        """The API's limit, or ``limit`` (another endpoint's) in the same storage."""
         storage: Storage | None = None
         if settings.redis_url:
             # Short timeouts: an unreachable Redis must not stall every API request.
@@ -61,7 +63,7 @@ class RateLimiter:
                 socket_timeout=1.0,
                 socket_connect_timeout=1.0,
             )
-        return cls(settings.api_rate_limit, storage)
+        return cls(limit or settings.api_rate_limit, storage)
 
     async def hit(self, key: str) -> Verdict:
         try:
@@ -88,6 +90,7 @@ async def rate_limit(request: Request, token: CurrentToken) -> None:
     # Sent on every answer to this request, errors included (core.headers).
     setattr(request.state, EXTRA_HEADERS, headers)
     if not verdict.allowed:
+        metrics.throttled("api", "caller")
         raise Problem(
             429,
             f"Too many requests: the limit is {limiter.item.amount} per "

@@ -26,6 +26,7 @@ from cloudcx.audit.service import (
 from cloudcx.oauth.clients import ClientInfo
 from cloudcx.oauth.errors import OAuthError
 from cloudcx.oauth.models import OAuthClient
+from cloudcx.ops import metrics
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 
@@ -74,6 +75,7 @@ def signin_failed(platform: Platform, request: Request, login: str, reason: str)
 
 def token_issued(platform: Platform, request: Request, grant: Any) -> None:
     """Called by the token endpoint once the grant's work has committed."""
+    metrics.token_issued(grant.grant_type)
     tenant, client = _tenant(request), getattr(request.state, "oauth_client", None)
     if tenant is None or not isinstance(client, ClientInfo):
         return
@@ -94,6 +96,7 @@ def token_refused(request: Request, exc: OAuthError) -> None:
         return
     form = getattr(request.state, "oauth_form", None)
     params: dict[str, str] = getattr(form, "params", {}) or {}
+    metrics.token_refused(params.get("grant_type", ""), exc.error)
     client = getattr(request.state, "oauth_client", None)
     client_id = client.client_id if isinstance(client, ClientInfo) else params.get("client_id", "")
     login = params.get("username") or params.get("email") or ""

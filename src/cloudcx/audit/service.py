@@ -55,6 +55,12 @@ class Action(StrEnum):
     USER_DEACTIVATED = "user.deactivated"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    TWO_FACTOR_ENABLED = "two_factor.enabled"
+    TWO_FACTOR_DISABLED = "two_factor.disabled"
+    TWO_FACTOR_RESET = "two_factor.reset"
+    TWO_FACTOR_RECOVERY_CODES = "two_factor.recovery_codes_replaced"
+    TWO_FACTOR_RECOVERY_CODE_USED = "two_factor.recovery_code_used"
+    TWO_FACTOR_POLICY_CHANGED = "two_factor.policy_changed"
 
 
 @dataclass(frozen=True, slots=True)

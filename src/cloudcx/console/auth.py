@@ -6,18 +6,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts import sessions
+from cloudcx.accounts.models import User
 from cloudcx.audit import events as audit_events
+from cloudcx.console import two_factor_pending
 from cloudcx.console.web import (
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
+    Console,
     ConsoleDep,
     delete_cookie,
     safe_next,
     set_cookie,
 )
 from cloudcx.deps import PlatformDep, SessionDep
+from cloudcx.platform import Platform
 from cloudcx.security import devices, signin
 
 router = APIRouter(include_in_schema=False)
@@ -64,6 +69,18 @@ async def login(
         return cx.render(
             "login.html", status_code=400, next=safe_next(next, ""), email=email, error=BAD_LOGIN
         )
+    second_step = await two_factor_pending.after_password(cx, platform, session, user, next)
+    if second_step is not None:
+        return second_step
+    response = cx.redirect(safe_next(next))
+    await complete_sign_in(cx, platform, session, user, response)
+    return response
+
+
+async def complete_sign_in(
+    cx: Console, platform: Platform, session: AsyncSession, user: User, response: Response
+) -> None:
+    """Start the session once every factor is checked; ``response`` carries its cookie."""
     # A new session id at every sign-in defeats session fixation.
     if cx.session_cookie:
         await sessions.end(session, cx.session_cookie)
@@ -76,11 +93,10 @@ async def login(
     )
     await audit_events.signin_succeeded(session, cx.request, user)
     await session.commit()
-    response = cx.redirect(safe_next(next))
     set_cookie(cx.request, response, SESSION_COOKIE, value, platform.settings.session_ttl)
     delete_cookie(cx.request, response, PRE_SESSION_COOKIE)
+    # Every factor passed: this browser may keep signing in during an address lockout.
     devices.remember(cx.request, response, platform.settings, cx.tenant.id, user.email)
-    return response
 
 
 @router.post("/logout")

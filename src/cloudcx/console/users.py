@@ -29,6 +29,8 @@ NOTICES = {
     "role": "Role changed. The user signs in again to get the new rights.",
     "deactivated": "User deactivated: their sessions and tokens no longer work.",
     "activated": "User reactivated.",
+    "two_factor_reset": "Two-factor sign-in reset: they sign in with their password next time.",
+    "two_factor_off": "That user has no two-factor sign-in to reset.",
 }
 
 

@@ -1,8 +1,9 @@
 """Signing keys: creation, rotation, the in-memory key ring and the JWKS.
 
 Verification uses only public keys held in memory, so the bearer check on API
-requests needs no database query (DESIGN.md §8). Each process re-reads the key
-table periodically, which is how a rotation made by another process arrives.
+requests needs no database query (DESIGN.md §8). A rotation made by another
+process (``cloudcx keys rotate``) arrives by the change feed with Redis, and
+otherwise when each process re-reads the key table, every few seconds.
 """
 
 from __future__ import annotations

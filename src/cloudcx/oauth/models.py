@@ -83,6 +83,7 @@ class Revocation(Base):
         Index("ix_revocations_created", "created_at"),
         # One row per revoked thing, however often it is revoked (oauth.revocation).
         Index("uq_revocations_tenant_kind_value", "tenant_id", "kind", "value", unique=True),
+        Index("ix_revocations_expires", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -123,6 +124,8 @@ class AuthorizationCode(Base):
     """
 
     __tablename__ = "oauth_authorization_codes"
+    # Housekeeping deletes by expiry in batches (cloudcx.jobs): one index range each.
+    __table_args__ = (Index("ix_oauth_authorization_codes_expires", "expires_at"),)
 
     code_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -153,6 +156,7 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_oauth_refresh_tokens_family", "family_id"),
         Index("ix_oauth_refresh_tokens_client", "client_pk"),
+        Index("ix_oauth_refresh_tokens_expires", "expires_at"),
     )
 
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,9 +1,13 @@
 """Immediate revocation of stateless access tokens (DESIGN.md §4).
 
 Revoking writes a row to ``revocations``; every process keeps an in-memory
-view of the live rows and refreshes it every ``revocation_poll_interval``
-seconds (one small indexed query), so the bearer check itself never touches
-the database and a revocation is refused everywhere within about a second.
+view of the live rows, so the bearer check itself never touches the database.
+The process that revoked applies the row at commit; with Redis every other
+applies it within milliseconds from the change feed (``cloudcx.feed_redis``);
+and every process also reads new rows every ``revocation_poll_interval``
+seconds (one small indexed query), so without Redis, or should a message be
+lost, a revocation is refused everywhere within about a second. Housekeeping
+deletes a row once every token it covers has expired.
 
 What can be revoked:
 - ``token``: one access token, by ``jti``;
@@ -32,7 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cloudcx.changes import changed_on_commit
 from cloudcx.db import upsert, utcnow
 from cloudcx.oauth.models import Revocation
-from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL, AccessToken
+from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY, AccessToken
+from cloudcx.ops import metrics
 
 # Rows are re-read for this long after their creation: on PostgreSQL a row
 # with a lower id can commit after one with a higher id, so "id > last seen"
@@ -92,6 +97,7 @@ async def revoke(
         .returning(Revocation.id, Revocation.created_at)
     )
     stored = (await session.execute(statement)).one()
+    metrics.revoked(kind.value)
     # A Core statement escapes the ORM's change tracking: hand the row to the
     # change feed so this process applies it the moment the caller commits.
     changed_on_commit(
@@ -100,7 +106,17 @@ async def revoke(
 
 
 class RevocationSet:
-    """This process's mirror of the ``revocations`` table."""
+    """This process's mirror of the ``revocations`` table.
+
+    Bounded by the recent rows: an entry is dropped from memory once no token
+    it can cover is still valid (``HORIZON`` after the revocation: every token
+    it covers was issued before it), every ``PRUNE_EVERY`` seconds and without
+    a query. Revoking one thing again never adds an entry: rows are remembered
+    by (id, value), and a later cut only replaces the earlier one.
+    """
+
+    PRUNE_EVERY = 60.0
+    HORIZON = MAX_ACCESS_TOKEN_TTL + MAX_LEEWAY + 60
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
@@ -110,9 +126,15 @@ class RevocationSet:
         self._clients: dict[str, float] = {}
         self._users: dict[str, float] = {}
         self._consents: dict[str, float] = {}
-        # Keyed by more than the id: SQLite hands out the ids of purged rows again.
-        self._seen: set[tuple[int, str, datetime]] = set()
+        # (id, value) → (created_at, kind). Keyed by more than the id: SQLite
+        # hands out the ids of purged rows again.
+        self._seen: dict[tuple[int, str], tuple[datetime, str]] = {}
         self._since: datetime | None = None
+        self._pruned_at = time.monotonic()
+        self.rows_read = 0
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
     def is_revoked(self, token: AccessToken) -> bool:
         if token.jti in self._tokens:
@@ -132,36 +154,59 @@ class RevocationSet:
         return False
 
     def apply(self, row: Revocation) -> None:
-        key = (row.id, row.value, row.created_at)
-        if key in self._seen:
+        key = (row.id, row.value)
+        known = self._seen.get(key)
+        if known is not None and known[0] >= row.created_at:
             return
-        self._seen.add(key)
+        self._seen[key] = (row.created_at, row.kind)
         if row.kind == Kind.TOKEN:
             self._tokens.add(row.value)
         elif row.kind == Kind.GRANT:
             self._grants.add(row.value)
         else:
-            cuts: dict[str, dict[str, float]] = {
-                Kind.CLIENT: self._clients,
-                Kind.CONSENT: self._consents,
-            }
-            target = cuts.get(row.kind, self._users)
+            target = self._cuts(row.kind)
             at = row.created_at.timestamp()
             target[row.value] = max(at, target.get(row.value, 0.0))
 
-    async def refresh(self) -> None:
+    def _cuts(self, kind: str) -> dict[str, float]:
+        if kind == Kind.CLIENT:
+            return self._clients
+        return self._consents if kind == Kind.CONSENT else self._users
+
+    async def refresh(self, full: bool = False) -> None:
+        """Read the rows created since the last refresh (all live rows when ``full``)."""
         now = utcnow()
-        full = self._since is None or len(self._seen) > 100_000
+        full = full or self._since is None
         async with self._sessionmaker() as session:
             query = select(Revocation).where(Revocation.expires_at > now)
             if not full and self._since is not None:
                 query = query.where(Revocation.created_at >= self._since - _OVERLAP)
             rows = (await session.scalars(query)).all()
+        self.rows_read += len(rows)
         if full:
             self._reset()
         for row in rows:
             self.apply(row)
         self._since = now
+        if time.monotonic() - self._pruned_at >= self.PRUNE_EVERY:
+            self.prune()
+
+    def prune(self, now: float | None = None) -> int:
+        """Forget revocations older than ``HORIZON``: every token they cover has expired."""
+        now = time.time() if now is None else now
+        self._pruned_at = time.monotonic()
+        oldest = now - self.HORIZON
+        gone = [key for key, (at, _kind) in self._seen.items() if at.timestamp() <= oldest]
+        if not gone:
+            return 0
+        for key in gone:
+            del self._seen[key]
+        # Rebuilt from what is kept: one value can have rows in several tenants.
+        kept = list(self._seen.items())
+        self._reset()
+        for (id_, value), (at, kind) in kept:
+            self.apply(Revocation(id=id_, value=value, kind=kind, created_at=at))
+        return len(gone)
 
     def _reset(self) -> None:
         self._tokens.clear()

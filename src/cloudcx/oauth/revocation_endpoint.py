@@ -1,5 +1,11 @@
 """``POST /oauth/revoke``: OAuth 2.0 Token Revocation.
 
+Requests are counted per client and address (``CLOUDCX_REVOKE_RATE_LIMIT``,
+in Redis when configured, so across every process): each answer carries
+``RateLimit-*`` headers and past the limit it is 429 with ``Retry-After``
+and an RFC 6749 §5.2 body (RFC 7009 §2.2.1 errors), like the token endpoint's
+sign-in throttle.
+
 https://datatracker.ietf.org/doc/html/rfc7009
 """
 
@@ -11,13 +17,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloudcx.api.ratelimit import RateLimiter, Verdict
 from cloudcx.deps import PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth import clients, presented, refresh_tokens, revocation
 from cloudcx.oauth.clients import ClientInfo
-from cloudcx.oauth.errors import NO_STORE, UnsupportedTokenTypeError
+from cloudcx.oauth.errors import NO_STORE, SlowDownError, UnsupportedTokenTypeError
 from cloudcx.oauth.forms import client_credentials, read_form
 from cloudcx.oauth.revocation import Kind
 from cloudcx.platform import Platform
+from cloudcx.security.throttle import network_of
 from cloudcx.tenancy.service import TenantInfo
 
 router = APIRouter(tags=["OAuth 2.0"])
@@ -37,9 +45,9 @@ async def revoke_endpoint(
     token." A token of another client is left alone and answered the same way,
     so the endpoint never tells whether someone else's token exists."""
     form = await read_form(request)
-    client = await clients.authenticate(
-        platform.clients, tenant.id, client_credentials(request, form)
-    )
+    creds = client_credentials(request, form)
+    verdict = await _count(request, tenant, creds.client_id)
+    client = await clients.authenticate(platform.clients, tenant.id, creds)
     value = form.require("token")
     hint = form.get("token_type_hint")
     if hint is not None and hint not in presented.HINTS:
@@ -49,7 +57,20 @@ async def revoke_endpoint(
         if await revoke(session, platform, tenant, client, value):
             await session.commit()
             break
-    return Response(status_code=200, headers=NO_STORE)
+    return Response(status_code=200, headers={**NO_STORE, **verdict.headers()})
+
+
+async def _count(request: Request, tenant: TenantInfo, client_id: str | None) -> Verdict:
+    """Counted before the client is authenticated, under the client it claims: a
+    caller can only use up its own address's allowance, never the client's."""
+    limiter: RateLimiter = request.app.state.revoke_limiter
+    address = network_of(request.state.client_ip)
+    verdict = await limiter.hit(f"revoke:{tenant.id}:{(client_id or '')[:64]}:{address}")
+    if not verdict.allowed:
+        refused = SlowDownError(verdict.reset_in, "Too many revocation requests; retry later.")
+        refused.headers.update(verdict.headers())
+        raise refused
+    return verdict
 
 
 async def _revoke_refresh(

@@ -26,8 +26,9 @@ _ACCEPTED_TYP = {"at+jwt", "application/at+jwt"}
 API_AUDIENCE_PATH = "/api/v1"
 # Seconds an access token is still accepted past its ``exp`` (and before its
 # ``iat``), for clocks that disagree a little (RFC 7519 §4.1.4 "some small
-# leeway"); ``Settings.token_leeway`` sets it, 0 to 10 seconds.
+# leeway"); ``Settings.token_leeway`` sets it, 0 to ``MAX_LEEWAY`` seconds.
 DEFAULT_LEEWAY = 5
+MAX_LEEWAY = 10
 # The longest access-token lifetime any setting allows (config, client settings).
 # Revocations and retired signing keys must outlive every token they cover.
 MAX_ACCESS_TOKEN_TTL = 86400

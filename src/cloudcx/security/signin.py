@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import User
+from cloudcx.ops import metrics
 from cloudcx.platform import Platform
 from cloudcx.security.throttle import AccountLocked, Throttle, TooManyAttempts
 from cloudcx.tenancy.service import TenantInfo
@@ -79,7 +80,11 @@ async def authenticate(
                 rehash=rehash,
             )
             await _count(throttle, tenant, login, ip, device, ok=user is not None)
+    except TooManyAttempts as exc:
+        metrics.throttled("signin", exc.scope)
+        raise
     except AccountLocked:
+        metrics.throttled("signin", "account")
         return Attempt(None, ACCOUNT_LOCKED)
     return Attempt(user) if user else Attempt(None, BAD_CREDENTIALS)
 

@@ -21,8 +21,8 @@ from cloudcx.tenancy.service import TenantDirectory
 if TYPE_CHECKING:
     from cloudcx.config import Settings
 
-# Paths served without a tenant (load-balancer health checks, static assets).
-TENANTLESS_PREFIXES = ("/healthz", "/static/")
+# Paths served without a tenant (health and readiness probes, metrics, static assets).
+TENANTLESS_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/")
 
 
 class TenantMiddleware:

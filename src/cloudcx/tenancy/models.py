@@ -15,6 +15,9 @@ class Tenant(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Who must sign in with two factors: "off", "admins" or "everyone"
+    # (tenancy/security_settings.py).
+    two_factor_required: Mapped[str] = mapped_column(String(16), default="off")
     domains: Mapped[list[TenantDomain]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", lazy="selectin"
     )

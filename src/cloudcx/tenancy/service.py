@@ -44,26 +44,27 @@ class TenantInfo:
     id: uuid.UUID
     name: str
     domains: tuple[str, ...]
+    two_factor_required: str = "off"
 
 
 class TenantDirectory:
     """Host → tenant, cached in memory for ``ttl`` seconds.
 
     The cache keeps API requests free of database queries (DESIGN.md §8); a new
-    tenant or domain created by another process is seen within ``ttl``, and
-    one made by this process at once (the change feed clears the cache).
+    tenant or domain made by this process is seen at once (the change feed
+    clears the cache), by another at once with Redis and within ``ttl`` without.
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
         self._sessionmaker = sessionmaker
-        self._cache: RecordCache[str, TenantInfo] = RecordCache(ttl)
+        self.cache: RecordCache[str, TenantInfo] = RecordCache(ttl)
 
     async def by_host(self, host: str) -> TenantInfo | None:
         domain = host_without_port(host)
-        return await self._cache.get(domain, lambda: self._load(domain))
+        return await self.cache.get(domain, lambda: self._load(domain))
 
     def invalidate(self) -> None:
-        self._cache.clear()
+        self.cache.clear()
 
     async def _load(self, domain: str) -> TenantInfo | None:
         async with self._sessionmaker() as session:
@@ -77,7 +78,10 @@ class TenantDirectory:
 
 def to_info(tenant: Tenant) -> TenantInfo:
     return TenantInfo(
-        id=tenant.id, name=tenant.name, domains=tuple(d.domain for d in tenant.domains)
+        id=tenant.id,
+        name=tenant.name,
+        domains=tuple(d.domain for d in tenant.domains),
+        two_factor_required=tenant.two_factor_required,
     )
 
 

@@ -17,6 +17,7 @@ from cloudcx.oauth.grants.base import (
     user_rights,
 )
 from cloudcx.oauth.grants.issuing import Stored, store_refresh_token, user_token_response
+from cloudcx.oauth.grants.second_factor import check_second_factor
 from cloudcx.security import signin
 
 # One text for unknown email, wrong password and inactive user: the response
@@ -68,6 +69,7 @@ class PasswordGrant:
             raise SlowDownError(exc.retry_after) from None
         if attempt.user is None:
             raise InvalidGrantError(BAD_CREDENTIALS, debug=attempt.reason)
+        await check_second_factor(ctx, attempt.user)
         self.user = attempt.user
         self.scope = user_rights(asked, attempt.user)
 
