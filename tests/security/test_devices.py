@@ -23,6 +23,7 @@ from cloudcx.platform import Platform
 from cloudcx.security import devices
 from cloudcx.tenancy.service import TenantInfo
 from tests import helpers
+from tests import two_factor as tf
 from tests.conftest import make_user
 from tests.security.conftest import FakeClock
 from tests.security.test_signin import ATTACKER_IP, POLICY, guess
@@ -234,3 +235,23 @@ async def test_look_alike_logins_share_their_counters(
         login = spellings[n % len(spellings)]
         statuses.append((await guess(http, oauth_client.client_id, login, f"x-{n}")).status_code)
     assert statuses == [400] * POLICY.free_failures + [429]
+
+
+async def test_a_device_cookie_also_carries_the_second_factor_through_a_lockout(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    admin: User,
+    oauth_client: OAuthClient,
+    clock: FakeClock,
+) -> None:
+    """The one-time code is throttled like the password: the device exempts both."""
+    async with browser(app) as own:
+        await helpers.login(own, admin.email)  # sets the device cookie
+        secret, _codes = await tf.enrol(own)
+        await tf.sign_out(own)
+        await spray(http, oauth_client.client_id, POLICY.ip_limit)
+        again = await tf.sign_in_with_code(own, admin.email, tf.code(secret, 1))
+        assert again.status_code == 303, again.text
+    async with browser(app) as stranger:
+        first = await helpers.login(stranger, admin.email)
+    assert first.status_code == 429
