@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -137,3 +141,22 @@ async def test_bearer_check_makes_no_database_query(
         event.remove(platform.engine.sync_engine, "before_cursor_execute", count)
     assert verified.user_id == admin.id
     assert statements == []
+
+
+async def test_every_api_operation_refuses_a_request_without_a_token(
+    http: httpx.AsyncClient, app: FastAPI, tenant: TenantInfo
+) -> None:
+    """Access is checked by each operation's own dependency (api.auth.api_access):
+    an operation that forgot it would be open to anyone. None may."""
+    operations = [
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        if path.startswith("/api/v1/")
+        for method in item
+    ]
+    assert len(operations) > 15
+    for method, path in operations:
+        url = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+        response = await http.request(method, url, json={})
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["www-authenticate"].startswith("Bearer")

@@ -122,11 +122,14 @@ def test_serve_gives_each_worker_its_share_of_the_cores(monkeypatch: pytest.Monk
     from cloudcx.config import Settings
 
     monkeypatch.setattr(server.uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(server, "_share_metrics", lambda settings: None)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    monkeypatch.delenv("CLOUDCX_PASSWORD_HASH_THREADS", raising=False)
+    # run() sets variables for the worker processes: none may leak into other tests.
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    os.environ.pop("CLOUDCX_PASSWORD_HASH_THREADS", None)
     server.run(Settings(), host="127.0.0.1", port=1, workers=4, reload=False)
     assert os.environ["CLOUDCX_PASSWORD_HASH_THREADS"] == "2"
     assert Settings().password_hash_threads == 2
-    monkeypatch.setenv("CLOUDCX_PASSWORD_HASH_THREADS", "3")  # the operator's choice stays
+    os.environ["CLOUDCX_PASSWORD_HASH_THREADS"] = "3"  # the operator's choice stays
     server.run(Settings(), host="127.0.0.1", port=1, workers=4, reload=False)
     assert os.environ["CLOUDCX_PASSWORD_HASH_THREADS"] == "3"

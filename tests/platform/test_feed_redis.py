@@ -184,7 +184,7 @@ async def test_a_new_domain_is_served_everywhere(start: Starter, tenant: TenantI
         async with a.sessionmaker() as session:
             session.add(TenantDomain(tenant_id=tenant.id, domain="cx.acme.example"))
             await session.commit()
-        await until(lambda: len(b.tenants._cache) == 0)
+        await until(lambda: len(b.tenants.cache) == 0)
         found = await b.tenants.by_host("cx.acme.example")
         assert found is not None and found.id == tenant.id
 

@@ -20,20 +20,19 @@ from cloudcx.accounts.models import Role, User
 from cloudcx.accounts.schemas import UserCreate, UserPublic, UserUpdate
 from cloudcx.accounts.service import AccountError
 from cloudcx.api import pagination
-from cloudcx.api.auth import require_scope
+from cloudcx.api.auth import api_access
 from cloudcx.api.etag import check_if_match, tagged
 from cloudcx.api.idempotency import IdempotencyDep
 from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Keyset, Page, PageDep
 from cloudcx.api.problems import Conflict, NotFound, Problem
-from cloudcx.api.ratelimit import rate_limit
 from cloudcx.audit.service import Action, Origin
 from cloudcx.deps import PlatformDep, SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
 
-router = APIRouter(prefix="/api/v1/users", tags=["Users"], dependencies=[Depends(rate_limit)])
+router = APIRouter(prefix="/api/v1/users", tags=["Users"])
 
-Read = Annotated[AccessToken, Depends(require_scope("users:read"))]
+Read = Annotated[AccessToken, Depends(api_access("users:read"))]
 OLDEST_FIRST = Keyset("created_at", User.created_at, User.id, descending=False)
 
 
@@ -51,7 +50,7 @@ async def load(
 async def administrator(
     session: SessionDep,
     tenant: TenantDep,
-    token: Annotated[AccessToken, Depends(require_scope("users:write"))],
+    token: Annotated[AccessToken, Depends(api_access("users:write"))],
 ) -> User:
     """The active administrator this token acts for, or 403."""
     actor = await accounts.get_user(session, tenant.id, token.user_id) if token.user_id else None

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Depends, Query, Request
@@ -187,6 +188,10 @@ def json_page(items: Sequence[dict[str, Any]], keyset: Keyset, params: PageParam
 
 
 def _next_url(params: PageParams, cursor: str) -> str:
-    # The public origin (scheme and host as the client reached us, proxies included).
-    here = params.request.url.include_query_params(cursor=cursor)
-    return f"{params.request.state.base_url}{here.path}?{here.query}"
+    """This request's URL with the next ``cursor`` last, as Starlette's
+    ``include_query_params`` gives it, without building and parsing URL objects.
+    The origin is the public one (scheme and host as the client reached us)."""
+    request = params.request
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    query.append(("cursor", cursor))
+    return f"{request.state.base_url}{request.scope['path']}?{urlencode(query)}"

@@ -18,10 +18,10 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
-from cloudcx.api.auth import CurrentToken
 from cloudcx.api.problems import Problem
 from cloudcx.config import Settings
 from cloudcx.core.headers import EXTRA_HEADERS
+from cloudcx.oauth.tokens import AccessToken
 from cloudcx.ops import metrics
 
 log = logging.getLogger("cloudcx.api")
@@ -76,14 +76,21 @@ class RateLimiter:
         return Verdict(allowed, self.item.amount, remaining, reset_in)
 
 
-def caller_key(token: CurrentToken) -> str:
+def caller_key(token: AccessToken) -> str:
     """Limits follow the caller (client + user, or API key), not one token: a new
     token must not reset the count."""
     return f"{token.tenant_id}:{token.client_id}:{token.subject}"
 
 
-async def rate_limit(request: Request, token: CurrentToken) -> None:
-    """Router dependency: count the request, refuse it with 429 past the limit."""
+async def count(request: Request, token: AccessToken) -> None:
+    """Count the request for its caller; refuse it with 429 past the limit.
+
+    Called by ``api.auth.api_access`` for every /api/v1 operation, once per
+    request however many of the operation's dependencies check access.
+    """
+    if getattr(request.state, "rate_counted", False):
+        return
+    request.state.rate_counted = True
     limiter: RateLimiter = request.app.state.ratelimiter
     verdict = await limiter.hit(caller_key(token))
     headers = verdict.headers()

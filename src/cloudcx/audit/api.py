@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from cloudcx.accounts import service as accounts
-from cloudcx.api.auth import require_scope
+from cloudcx.api.auth import api_access
 from cloudcx.api.inputs import UtcTime
 from cloudcx.api.openapi import problems
 from cloudcx.api.problems import Problem, invalid
@@ -19,7 +19,7 @@ from cloudcx.oauth.tokens import AccessToken
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["Audit log"])
 
-AuditReader = Annotated[AccessToken, Depends(require_scope("audit:read"))]
+AuditReader = Annotated[AccessToken, Depends(api_access("audit:read"))]
 
 
 @router.get(

@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from cloudcx.api import pagination
-from cloudcx.api.auth import require_scope
+from cloudcx.api.auth import api_access
 from cloudcx.api.etag import check_if_match, tagged
 from cloudcx.api.idempotency import IdempotencyDep
 from cloudcx.api.inputs import NO_NUL
 from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Keyset, Page, PageDep
 from cloudcx.api.problems import NotFound
-from cloudcx.api.ratelimit import rate_limit
 from cloudcx.contacts import service
 from cloudcx.contacts.models import Contact
 from cloudcx.contacts.schemas import ContactCreate, ContactPublic, ContactUpdate
@@ -27,10 +26,10 @@ from cloudcx.tickets.filters import TicketFilters
 from cloudcx.tickets.listing import SORTS as TICKET_SORTS
 from cloudcx.tickets.schemas import TicketPublic
 
-router = APIRouter(prefix="/api/v1/contacts", tags=["Contacts"], dependencies=[Depends(rate_limit)])
+router = APIRouter(prefix="/api/v1/contacts", tags=["Contacts"])
 
-Read = Annotated[AccessToken, Depends(require_scope("contacts:read"))]
-Write = Annotated[AccessToken, Depends(require_scope("contacts:write"))]
+Read = Annotated[AccessToken, Depends(api_access("contacts:read"))]
+Write = Annotated[AccessToken, Depends(api_access("contacts:write"))]
 NEWEST_FIRST = Keyset("-created_at", Contact.created_at, Contact.id, descending=True)
 
 
@@ -141,8 +140,7 @@ async def delete_contact(
 )
 async def contact_tickets(
     session: SessionDep,
-    _: Read,
-    __: Annotated[AccessToken, Depends(require_scope("tickets:read"))],
+    _: Annotated[AccessToken, Depends(api_access("contacts:read", "tickets:read"))],
     contact: ContactDep,
     params: PageDep,
 ) -> Response:

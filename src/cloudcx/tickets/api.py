@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from cloudcx.api import pagination
-from cloudcx.api.auth import require_scope
+from cloudcx.api.auth import api_access
 from cloudcx.api.etag import check_if_match, tagged
 from cloudcx.api.idempotency import IdempotencyDep
 from cloudcx.api.inputs import NO_NUL, AwareUtcTime
 from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Page, PageDep
 from cloudcx.api.problems import NotFound
-from cloudcx.api.ratelimit import rate_limit
 from cloudcx.deps import SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
 from cloudcx.tickets import listing, service
@@ -25,10 +24,10 @@ from cloudcx.tickets.listing import SORTS, Sort
 from cloudcx.tickets.models import Ticket, TicketPriority, TicketStatus
 from cloudcx.tickets.schemas import TicketCreate, TicketPublic, TicketUpdate
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["Tickets"], dependencies=[Depends(rate_limit)])
+router = APIRouter(prefix="/api/v1/tickets", tags=["Tickets"])
 
-Read = Annotated[AccessToken, Depends(require_scope("tickets:read"))]
-Write = Annotated[AccessToken, Depends(require_scope("tickets:write"))]
+Read = Annotated[AccessToken, Depends(api_access("tickets:read"))]
+Write = Annotated[AccessToken, Depends(api_access("tickets:write"))]
 
 
 async def load(

@@ -9,11 +9,10 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from cloudcx.api import pagination
-from cloudcx.api.auth import require_scope
+from cloudcx.api.auth import api_access
 from cloudcx.api.idempotency import IdempotencyDep
 from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Keyset, Page, PageDep
-from cloudcx.api.ratelimit import rate_limit
 from cloudcx.deps import SessionDep
 from cloudcx.oauth.tokens import AccessToken
 from cloudcx.tickets import service
@@ -24,7 +23,6 @@ from cloudcx.tickets.schemas import MessageCreate, MessagePublic
 router = APIRouter(
     prefix="/api/v1/tickets/{ticket_id}/messages",
     tags=["Messages"],
-    dependencies=[Depends(rate_limit)],
 )
 
 OLDEST_FIRST = Keyset("created_at", Message.created_at, Message.id, descending=False)
@@ -38,7 +36,7 @@ OLDEST_FIRST = Keyset("created_at", Message.created_at, Message.id, descending=F
 )
 async def list_messages(
     session: SessionDep,
-    _: Annotated[AccessToken, Depends(require_scope("tickets:read"))],
+    _: Annotated[AccessToken, Depends(api_access("tickets:read"))],
     ticket: TicketDep,
     params: PageDep,
 ) -> Page[MessagePublic]:
@@ -60,7 +58,7 @@ async def list_messages(
 async def add_message(
     request: Request,
     session: SessionDep,
-    token: Annotated[AccessToken, Depends(require_scope("tickets:write"))],
+    token: Annotated[AccessToken, Depends(api_access("tickets:write"))],
     ticket: TicketDep,
     idem: IdempotencyDep,
     payload: MessageCreate,
