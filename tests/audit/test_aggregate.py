@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
@@ -15,7 +15,8 @@ from cloudcx.audit.service import Action, Actor, Origin, Target
 from cloudcx.audit.writer import AuditWriter
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
-from cloudcx.tenancy.service import TenantInfo
+from cloudcx.tenancy.models import Tenant
+from cloudcx.tenancy.service import TenantInfo, create_tenant
 from tests import helpers
 from tests.security.conftest import FakeClock, clock
 
@@ -210,3 +211,46 @@ async def test_stop_writes_the_open_minute(
     await platform.start()
     [row] = await stored(db)
     assert row.details["count"] == 2
+
+
+async def test_a_reader_writes_every_open_count_at_once_and_later_ones_update_them(
+    platform: Platform, db: AsyncSession, tenant: TenantInfo
+) -> None:
+    minutes = Minutes()
+    writer = AuditWriter(platform.sessionmaker, clock=minutes)
+    for n in range(3):
+        refuse(writer, tenant, ip=f"192.0.2.{n}")
+    assert await writer.flush() == 3
+    first = {r.ip: r.id for r in await stored(db)}
+    refuse(writer, tenant, ip="192.0.2.0")
+    refuse(writer, tenant, ip="192.0.2.2")
+    refuse(writer, tenant, ip="192.0.2.2")
+    assert await writer.flush() == 2  # two rows updated, the third unchanged
+    db.expire_all()
+    rows = await stored(db)
+    assert {r.ip: r.id for r in rows} == first
+    assert {r.ip: r.details["count"] for r in rows} == {
+        "192.0.2.0": 2,
+        "192.0.2.1": 1,
+        "192.0.2.2": 3,
+    }
+
+
+async def test_an_open_count_of_a_deleted_tenant_is_dropped_not_retried(
+    platform: Platform, db: AsyncSession, tenant: TenantInfo
+) -> None:
+    doomed = await create_tenant(db, "Doomed", ["doomed.example"])
+    await db.commit()
+    writer = AuditWriter(platform.sessionmaker, clock=Minutes())
+    refuse(writer, tenant)
+    writer.add(
+        tenant_id=doomed.id,
+        action=Action.SIGNIN_FAILURE,
+        actor=Actor.anonymous("x@doomed.example"),
+        details={"reason": "bad_credentials"},
+    )
+    await db.execute(delete(Tenant).where(Tenant.id == doomed.id))
+    await db.commit()
+    assert await writer.flush() == 2
+    assert [r.tenant_id for r in await stored(db)] == [tenant.id]
+    assert await writer.flush() == 0  # nothing left to retry

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -117,21 +117,41 @@ class AuditWriter:
             await self._insert_each(rows)
 
     async def _write_early(self, counts: list[Count]) -> None:
-        """Counts of a minute still open (or updated since written): insert and
-        remember the row, or update the row written before."""
-        for count in counts:
-            row = count.as_row()
-            async with self._sessionmaker() as session:
-                await session.connection()
-                async with self._gate():
-                    if count.row_id is None:
-                        inserted = insert(_TABLE).returning(_TABLE.c.id)
-                        count.row_id = (await session.execute(inserted, row)).scalar_one()
-                    else:
-                        changed = update(_TABLE).where(_TABLE.c.id == count.row_id)
-                        await session.execute(changed.values(details=row["details"]))
-                    await session.commit()
-            count.written_count = count.count
+        """Counts of a minute still open (or updated since written), in one
+        transaction: insert and remember the rows, or update the rows written before."""
+        if not counts:
+            return
+        try:
+            await self._write_counts(counts)
+        except IntegrityError:
+            for count in counts:  # one of a deleted tenant must not hold back the rest
+                try:
+                    await self._write_counts([count])
+                except IntegrityError:
+                    log.warning("audit count %s dropped: its tenant no longer exists", count.row)
+                    count.written_count = count.count
+
+    async def _write_counts(self, counts: list[Count]) -> None:
+        # Snapshots: events may join a count while the statements run.
+        rows = [(c, c.as_row(), c.count) for c in counts]
+        new = [(c, row) for c, row, _n in rows if c.row_id is None]
+        old = [{"row_id": c.row_id, "counted": row["details"]} for c, row, _n in rows if c.row_id]
+        async with self._sessionmaker() as session:
+            await session.connection()
+            async with self._gate():
+                ids: list[int] = []
+                if new:
+                    inserted = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+                    result = await session.execute(inserted, [row for _c, row in new])
+                    ids = list(result.scalars())
+                if old:
+                    changed = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+                    await session.execute(changed.values(details=bindparam("counted")), old)
+                await session.commit()
+        for (count, _row), row_id in zip(new, ids, strict=True):
+            count.row_id = row_id
+        for count, _row, counted in rows:
+            count.written_count = counted
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
         async with self._sessionmaker() as session:
