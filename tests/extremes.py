@@ -75,6 +75,7 @@ times = st.one_of(
 values = st.one_of(integers, times, any_text)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def mostly(usual: st.SearchStrategy[T], other: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
@@ -99,14 +100,10 @@ def positions() -> st.SearchStrategy[str]:
     return st.one_of(
         st.tuples(integers, integers).map(lambda t: f"{t[0].lstrip('-')}_{t[1].lstrip('-')}"),
         st.sampled_from(["9223372036854775808", "999999999999999999_1", "0_9223372036854775808"]),
-        st.datetimes().map(lambda d: f"{(d.replace(tzinfo=UTC) - _EPOCH) // _us()}_1"),
+        st.datetimes().map(lambda d: f"{(d.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND}_1"),
         integers,
         any_text,
     )
-
-
-def _us() -> timedelta:
-    return timedelta(microseconds=1)
 
 
 def _b64(raw: bytes) -> str:
