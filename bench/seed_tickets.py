@@ -188,6 +188,7 @@ def _agent(email: str) -> dict[str, Any]:
     return {
         "email": email,
         "email_normalized": email,
+        "email_key": email,  # already NFKC and case-folded
         "name": name,
         "password_hash": "!",
         "role": Role.AGENT,

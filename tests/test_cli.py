@@ -180,6 +180,19 @@ def test_tenant_user_and_client_commands(env: Path) -> None:
         ),
         (
             [
+                "user",
+                "create",
+                "--tenant",
+                "localhost",
+                "--email",
+                "\uff41\uff44\uff4d\uff49\uff4e@example.com",
+                "--password",
+                GOOD,
+            ],
+            "already exists",
+        ),
+        (
+            [
                 "tenant",
                 "create",
                 "--name",
@@ -215,6 +228,7 @@ def test_tenant_user_and_client_commands(env: Path) -> None:
         "bad-email",
         "short-password",
         "duplicate-email-any-case",
+        "duplicate-email-fullwidth",
         "taken-domain",
         "bad-domain",
         "blank-client-name",

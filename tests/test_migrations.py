@@ -6,9 +6,12 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -203,3 +206,109 @@ def test_sqlite_two_factor_downgrade_and_upgrade_again(tmp_path: Path) -> None:
 @needs_postgresql
 def test_postgresql_two_factor_downgrade_and_upgrade_again(throwaway_postgresql: str) -> None:
     _two_factor_goes_down_and_up_again(throwaway_postgresql)
+
+
+USERS_BEFORE_0011 = sa.table(
+    "users",
+    sa.column("id", sa.Uuid()),
+    sa.column("tenant_id", sa.Uuid()),
+    sa.column("email", sa.String()),
+    sa.column("email_normalized", sa.String()),
+    sa.column("name", sa.String()),
+    sa.column("password_hash", sa.String()),
+    sa.column("role", sa.String()),
+    sa.column("is_active", sa.Boolean()),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+)
+TENANTS = sa.table(
+    "tenants",
+    sa.column("id", sa.Uuid()),
+    sa.column("name", sa.String()),
+    sa.column("is_active", sa.Boolean()),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
+FULLWIDTH_ADMIN = "\uff41\uff44\uff4d\uff49\uff4e@acme.example.com"
+
+
+def _run(url: str, statements: list[Any]) -> list[Any]:
+    async def run() -> list[Any]:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                return [await conn.execute(s) for s in statements]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _user_keys(url: str) -> dict[str, str]:
+    async def run() -> dict[str, str]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(text("SELECT email, email_key FROM users"))
+                return {email: key for email, key in rows}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _email_keys_are_backfilled_and_go_down_and_up_again(url: str) -> None:
+    """0011 keys every user; of look-alike duplicates the oldest keeps the key."""
+    migrate.upgrade(url, "0010")
+    acme, globex = uuid.uuid4(), uuid.uuid4()
+    old, young = uuid.uuid4(), uuid.uuid4()
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    users = [
+        (old, acme, "Admin@acme.example.com", t0),
+        (young, acme, FULLWIDTH_ADMIN, t0 + timedelta(days=1)),
+        (uuid.uuid4(), acme, "Stra\u00dfe@acme.example.com", t0),
+        (uuid.uuid4(), globex, "admin@acme.example.com", t0 + timedelta(days=2)),
+    ]
+    _run(
+        url,
+        [
+            TENANTS.insert().values(id=t, name=n, is_active=True, created_at=t0)
+            for t, n in ((acme, "Acme"), (globex, "Globex"))
+        ]
+        + [
+            USERS_BEFORE_0011.insert().values(
+                id=i,
+                tenant_id=t,
+                email=e,
+                email_normalized=f"{e.lower()}",
+                name="",
+                password_hash="x",
+                role="agent",
+                is_active=True,
+                created_at=c,
+                updated_at=c,
+            )
+            for i, t, e, c in users
+        ],
+    )
+    migrate.upgrade(url)
+    keys = _user_keys(url)
+    assert keys["Admin@acme.example.com"] == "admin@acme.example.com"
+    assert keys[FULLWIDTH_ADMIN] == f"admin@acme.example.com#DUPLICATE-{young}"
+    assert keys["Stra\u00dfe@acme.example.com"] == "strasse@acme.example.com"
+    assert keys["admin@acme.example.com"] == "admin@acme.example.com"  # another tenant
+    assert _diff(url) == []
+    command.downgrade(migrate.alembic_config(url), "0010")
+    assert "email_key" not in _columns(url, "users")
+    migrate.upgrade(url)
+    assert _user_keys(url) == keys
+
+
+def test_sqlite_email_keys_are_backfilled(tmp_path: Path) -> None:
+    _email_keys_are_backfilled_and_go_down_and_up_again(
+        f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
+    )
+
+
+@needs_postgresql
+def test_postgresql_email_keys_are_backfilled(throwaway_postgresql: str) -> None:
+    _email_keys_are_backfilled_and_go_down_and_up_again(throwaway_postgresql)

@@ -96,6 +96,15 @@ class Settings(BaseSettings):
         le=86400,
         description="Access-token lifetime in seconds (a client may set its own).",
     )
+    token_leeway: int = Field(
+        default=5,
+        ge=0,
+        le=10,
+        description=(
+            "Seconds an access token is still accepted after it expires (or before it "
+            "was issued), for servers whose clocks disagree slightly."
+        ),
+    )
     refresh_token_ttl: int = Field(
         default=30 * 86400,
         ge=3600,
@@ -225,7 +234,27 @@ class Settings(BaseSettings):
     signin_ip_limit: int = Field(
         default=100,
         ge=1,
-        description="Failures from one address, any account, in a window before refusal.",
+        description=(
+            "Failures from one address at one tenant, any account, in a window before "
+            "that tenant refuses the address."
+        ),
+    )
+    signin_platform_ip_limit: int = Field(
+        default=500,
+        ge=1,
+        description=(
+            "Failures from one address at all tenants together in a window before it is "
+            "refused everywhere (`CLOUDCX_SIGNIN_IP_LIMIT` counts one tenant's)."
+        ),
+    )
+    signin_device_cookie_days: int = Field(
+        default=30,
+        ge=0,
+        le=400,
+        description=(
+            "Days a Control Panel device cookie lasts; while presented, its account may "
+            "still sign in when its address is refused (0: no device cookies)."
+        ),
     )
     signin_account_limit: int = Field(
         default=200,

@@ -215,7 +215,7 @@ class Platform:
         # Mirror new revocations so every process refuses them within a second;
         # kept with Redis, as the net for a message that never arrived.
         self._every("revocations", settings.revocation_poll_interval, self.revocations.refresh)
-        self._every("audit-writer", audit_writer.INTERVAL, self.audit.flush)
+        self._every("audit-writer", audit_writer.INTERVAL, self.audit.flush_closed)
         interval = settings.housekeeping_interval
         self._job("housekeeping", interval, self.housekeeping)
         self._job("audit-retention", interval, self.audit_retention, first_now=True)

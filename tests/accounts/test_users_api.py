@@ -58,6 +58,26 @@ async def test_admin_creates_an_agent_who_can_sign_in(
     assert_problem(duplicate, 409)
 
 
+# Spellings of admin@acme.example that only look different: one account, not two.
+LOOK_ALIKES = [
+    "\uff41\uff44\uff4d\uff49\uff4e@acme.example",
+    "\uff21DMIN@acme.example",
+    "ADMIN@ACME.EXAMPLE",
+    "admin@acme.example",
+]
+LOOK_ALIKE_IDS = ["fullwidth", "fullwidth-capital", "upper-case", "same"]
+
+
+@pytest.mark.parametrize("email", LOOK_ALIKES, ids=LOOK_ALIKE_IDS)
+async def test_a_look_alike_of_an_existing_email_is_a_duplicate(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User, admin_headers: Headers, email: str
+) -> None:
+    response = await http.post(URL, headers=admin_headers, json={**NEW_AGENT, "email": email})
+    body = assert_problem(response, 409)
+    assert "already exists" in body["detail"]
+    assert await db.scalar(select(func.count()).select_from(User)) == 1
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [

@@ -174,6 +174,7 @@ async def test_key_of_another_tenant_cannot_be_revoked(
         tenant_id=other_tenant.id,
         email="b@g.example",
         email_normalized="b@g.example",
+        email_key="b@g.example",
         name="B",
         password_hash="x",
         role=Role.ADMIN,

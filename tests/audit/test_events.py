@@ -103,6 +103,9 @@ async def test_token_issued_and_refused(
         "reason": "invalid_grant",
         "cause": "bad_credentials",
         "status": 400,
+        "count": 1,  # refusals are counted per minute (audit.aggregate)
+        "first": refused.time.isoformat(),
+        "last": refused.time.isoformat(),
     }
     assert (refused.ip, refused.user_agent) == ("203.0.113.7", "sync-bot/1.0")
     assert unknown.details["reason"] == "invalid_client"
@@ -123,7 +126,13 @@ async def test_console_sign_in_success_failure_and_sign_out(
     failure, success, signout = await events(db)
     assert failure.action == Action.SIGNIN_FAILURE
     assert failure.actor_label == admin.email
-    assert failure.details == {"reason": "bad_credentials"}
+    when = failure.time.isoformat()
+    assert failure.details == {
+        "reason": "bad_credentials",
+        "count": 1,
+        "first": when,
+        "last": when,
+    }
     assert (success.action, success.actor_id) == (Action.SIGNIN_SUCCESS, str(admin.id))
     assert signout.action == Action.SIGNOUT
     assert "not-the-password!" not in as_text(failure)

@@ -61,7 +61,7 @@ async def test_events_are_kept_for_the_next_try_when_the_database_fails(
     platform: Platform, db: AsyncSession, tenant: TenantInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = AuditWriter(platform.sessionmaker)
-    writer.add(tenant_id=tenant.id, action=Action.TOKEN_REFUSED, actor=Actor.anonymous())
+    writer.add(tenant_id=tenant.id, action=Action.TOKEN_ISSUED, actor=Actor.anonymous())
 
     async def unreachable(rows: object) -> None:
         raise OSError("database unreachable")

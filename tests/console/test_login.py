@@ -251,3 +251,12 @@ async def test_failed_sign_in_never_rehashes(
     response = await login(http, admin.email, password)
     assert response.status_code == 400
     assert await stored_hash(db, admin) == old
+
+
+async def test_a_fullwidth_spelling_signs_in_to_the_same_account(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User
+) -> None:
+    response = await login(http, "\uff41\uff44\uff4d\uff49\uff4e@acme.example")
+    assert response.status_code == 303, response.text
+    session = await db.scalar(select(WebSession))
+    assert session is not None and session.user_id == admin.id

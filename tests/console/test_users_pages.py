@@ -37,6 +37,16 @@ async def test_create_errors(http: httpx.AsyncClient, admin: User) -> None:
         http, "/users/new", {"email": admin.email, "role": "agent", "password": PASSWORD}
     )
     assert taken.status_code == 422 and "already exists" in taken.text
+    look_alike = await form_post(
+        http,
+        "/users/new",
+        {
+            "email": "\uff41\uff44\uff4d\uff49\uff4e@acme.example",
+            "role": "agent",
+            "password": PASSWORD,
+        },
+    )
+    assert look_alike.status_code == 422 and "already exists" in look_alike.text
 
 
 async def test_change_role(

@@ -76,7 +76,11 @@ async def test_authlib_client_code_flow_refresh_introspect_revoke(
         seen = await oauth.introspect_token(
             meta["introspection_endpoint"], token=refreshed["access_token"]
         )
-        assert seen.json()["active"] is True
+        if confidential:
+            assert seen.json()["active"] is True
+        else:  # RFC 7662 §2.1: a client_id alone does not authorize introspection
+            assert seen.status_code == 401
+            assert seen.json()["error"] == "invalid_client"
         revoked = await oauth.revoke_token(
             meta["revocation_endpoint"],
             token=refreshed["refresh_token"],

@@ -257,6 +257,18 @@ async def test_errors_redirect_with_error_description_and_state(
     assert "code" not in query
 
 
+async def test_echoed_scope_keeps_to_the_error_description_charset(
+    http: httpx.AsyncClient, client: OAuthClient, signed_in: User
+) -> None:
+    """RFC 6749 §4.1.2.1: the redirect's error_description has the same charset as §5.2."""
+    params = authorize_params(client, scope='tickets:read "\u00e9\\\u4e2d')
+    response = await http.get("/oauth/authorize", params=params)
+    assert response.status_code == 302
+    query = query_of(response)
+    assert query["error"] == "invalid_scope"
+    assert query["error_description"] == "Unknown scope: 'e/?."
+
+
 async def test_scope_the_client_may_not_have_is_invalid_scope(
     http: httpx.AsyncClient, db: AsyncSession, oauth_client: OAuthClient, signed_in: User
 ) -> None:

@@ -137,6 +137,23 @@ async def test_unknown_grant_type_is_unsupported(
 
 
 @pytest.mark.parametrize(
+    ("grant_type", "description"),
+    [
+        ('x"\u00e9\\y', "The grant type 'x'e/y' is not supported."),
+        ("\uff41\u00df\n\u20ac", "The grant type 'a???' is not supported."),
+    ],
+    ids=["quote-accent-backslash", "fullwidth-nonascii-control"],
+)
+async def test_echoed_input_keeps_to_the_error_description_charset(
+    http: httpx.AsyncClient, oauth_client: OAuthClient, grant_type: str, description: str
+) -> None:
+    """RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E )."""
+    response = await http.post("/oauth/token", data=form(oauth_client, grant_type=grant_type))
+    assert_oauth_error(response, 400, "unsupported_grant_type")
+    assert response.json()["error_description"] == description
+
+
+@pytest.mark.parametrize(
     "overrides",
     [{"client_id": None}, {"client_id": "no-such-client"}, {"client_id": "x" * 500}],
     ids=["no-client_id", "unknown-client_id", "huge-client_id"],

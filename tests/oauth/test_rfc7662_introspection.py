@@ -1,4 +1,4 @@
-"""RFC 7662: the introspection endpoint."""
+"""RFC 7662: the introspection endpoint, for authenticated (confidential) clients only."""
 
 from __future__ import annotations
 
@@ -13,28 +13,44 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
+from cloudcx.core import secrets
 from cloudcx.db import utcnow
 from cloudcx.oauth import clients, tokens
 from cloudcx.oauth.models import OAuthClient, RefreshToken
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
-from tests.oauth.flows import SECRET, assert_oauth_error, configure, refresh, tokens_for
+from tests.oauth.flows import SECRET, assert_oauth_error, configure, exchange, get_code, refresh
 
 
 @pytest.fixture
 async def client(db: AsyncSession, oauth_client: OAuthClient) -> OAuthClient:
-    return await configure(db, oauth_client)
+    return await configure(db, oauth_client, confidential=True)
 
 
 @pytest.fixture
 async def issued(http: httpx.AsyncClient, client: OAuthClient, admin: User) -> dict[str, Any]:
-    return await tokens_for(http, client, admin.email, scope="tickets:read profile")
+    code = await get_code(http, client, admin.email, scope="tickets:read profile")
+    response = await exchange(http, client, code, client_secret=SECRET)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def credentials(client: OAuthClient) -> dict[str, str]:
+    return {"client_id": client.client_id, "client_secret": SECRET}
+
+
+async def confidential_client(db: AsyncSession, tenant_id: Any, name: str) -> OAuthClient:
+    made = await clients.create_client(db, tenant_id=tenant_id, client_name=name)
+    made.secret_digest = secrets.digest(SECRET)
+    await db.commit()
+    return made
 
 
 async def introspect(
     http: httpx.AsyncClient, client: OAuthClient, token: str, **extra: str
 ) -> dict[str, Any]:
-    data = {"token": token, "client_id": client.client_id, **extra}
+    data = {"token": token, **credentials(client), **extra}
     response = await http.post("/oauth/introspect", data=data)
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
@@ -72,9 +88,7 @@ async def test_active_refresh_token(
 async def test_revoked_access_token_is_inactive(
     http: httpx.AsyncClient, platform: Platform, client: OAuthClient, issued: dict[str, Any]
 ) -> None:
-    await http.post(
-        "/oauth/revoke", data={"token": issued["access_token"], "client_id": client.client_id}
-    )
+    await http.post("/oauth/revoke", data={"token": issued["access_token"], **credentials(client)})
     await platform.revocations.refresh()
     assert await introspect(http, client, issued["access_token"]) == {"active": False}
 
@@ -82,7 +96,7 @@ async def test_revoked_access_token_is_inactive(
 async def test_rotated_refresh_token_is_inactive(
     http: httpx.AsyncClient, client: OAuthClient, issued: dict[str, Any]
 ) -> None:
-    await refresh(http, client, issued["refresh_token"])
+    await refresh(http, client, issued["refresh_token"], client_secret=SECRET)
     assert await introspect(http, client, issued["refresh_token"]) == {"active": False}
 
 
@@ -118,7 +132,7 @@ async def test_malformed_tokens_are_inactive(
     http: httpx.AsyncClient, client: OAuthClient, admin: User, token: str
 ) -> None:
     if not token:
-        response = await http.post("/oauth/introspect", data={"client_id": client.client_id})
+        response = await http.post("/oauth/introspect", data=credentials(client))
         assert_oauth_error(response, 400, "invalid_request")
         return
     assert await introspect(http, client, token) == {"active": False}
@@ -142,12 +156,11 @@ async def test_other_tenants_token_is_inactive(
     issued: dict[str, Any],
     other_tenant: TenantInfo,
 ) -> None:
-    globex_client = await clients.create_client(db, tenant_id=other_tenant.id, client_name="G")
-    await db.commit()
+    globex_client = await confidential_client(db, other_tenant.id, "G")
     for token in (issued["access_token"], issued["refresh_token"]):
         response = await http.post(
             "/oauth/introspect",
-            data={"token": token, "client_id": globex_client.client_id},
+            data={"token": token, **credentials(globex_client)},
             headers={"Host": "globex.example"},
         )
         assert response.json() == {"active": False}
@@ -156,8 +169,7 @@ async def test_other_tenants_token_is_inactive(
 async def test_another_clients_token_is_inactive(
     http: httpx.AsyncClient, db: AsyncSession, tenant: TenantInfo, issued: dict[str, Any]
 ) -> None:
-    other = await clients.create_client(db, tenant_id=tenant.id, client_name="Other")
-    await db.commit()
+    other = await confidential_client(db, tenant.id, "Other")
     for token in (issued["access_token"], issued["refresh_token"]):
         assert await introspect(http, other, token) == {"active": False}
 
@@ -167,9 +179,11 @@ async def test_another_clients_token_is_inactive(
     [
         ({"client_id": None}, 401, "invalid_client"),
         ({"client_id": "no-such-client"}, 401, "invalid_client"),
+        ({"client_secret": None}, 401, "invalid_client"),
+        ({"client_secret": "wrong-secret"}, 401, "invalid_client"),
         ({"token": None}, 400, "invalid_request"),
     ],
-    ids=["no-client", "unknown-client", "no-token"],
+    ids=["no-client", "unknown-client", "no-secret", "wrong-secret", "no-token"],
 )
 async def test_errors(
     http: httpx.AsyncClient,
@@ -179,7 +193,7 @@ async def test_errors(
     status: int,
     error: str,
 ) -> None:
-    body: dict[str, str | None] = {"token": issued["access_token"], "client_id": client.client_id}
+    body: dict[str, str | None] = {"token": issued["access_token"], **credentials(client)}
     body.update(data)
     response = await http.post(
         "/oauth/introspect", data={k: v for k, v in body.items() if v is not None}
@@ -199,3 +213,30 @@ async def test_confidential_client_authenticates_with_basic(
         "/oauth/introspect", data={"token": "x"}, auth=(client.client_id, "wrong")
     )
     assert_oauth_error(wrong, 401, "invalid_client")
+
+
+async def test_public_client_may_not_introspect_even_its_own_tokens(
+    http: httpx.AsyncClient, db: AsyncSession, oauth_client: OAuthClient, admin: User
+) -> None:
+    """§2.1: the endpoint MUST require authorization; a client_id alone proves nothing."""
+    public = await configure(db, oauth_client)
+    code = await get_code(http, public, admin.email)
+    issued = (await exchange(http, public, code)).json()
+    for token in (issued["access_token"], issued["refresh_token"]):
+        response = await http.post(
+            "/oauth/introspect", data={"token": token, "client_id": public.client_id}
+        )
+        assert_oauth_error(response, 401, "invalid_client")
+        assert "www-authenticate" not in response.headers
+
+
+async def test_public_client_trying_basic_gets_a_basic_challenge(
+    http: httpx.AsyncClient, db: AsyncSession, oauth_client: OAuthClient, admin: User
+) -> None:
+    """RFC 6749 §5.2: a 401 for a client that tried the Authorization header names the scheme."""
+    public = await configure(db, oauth_client)
+    response = await http.post(
+        "/oauth/introspect", data={"token": "x"}, auth=(public.client_id, "")
+    )
+    assert_oauth_error(response, 401, "invalid_client")
+    assert response.headers["www-authenticate"] == 'Basic realm="oauth"'

@@ -15,7 +15,7 @@ from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests.helpers import bearer, csrf_from, login
-from tests.oauth.flows import REDIRECT_URI, configure
+from tests.oauth.flows import REDIRECT_URI, SECRET, configure
 
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
@@ -34,6 +34,11 @@ async def test_document(http: httpx.AsyncClient, tenant: TenantInfo) -> None:
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["token_endpoint_auth_methods_supported"] == [
         "none",
+        "client_secret_basic",
+        "client_secret_post",
+    ]
+    # RFC 7662 §2.1: introspection always needs client authentication.
+    assert meta["introspection_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
     ]
@@ -61,13 +66,14 @@ async def test_unknown_host_is_404(http: httpx.AsyncClient, tenant: TenantInfo) 
 
 @pytest.fixture
 async def client(db: AsyncSession, oauth_client: OAuthClient) -> OAuthClient:
-    return await configure(db, oauth_client)
+    return await configure(db, oauth_client, confidential=True)
 
 
 async def test_a_client_using_only_the_metadata(
     http: httpx.AsyncClient, platform: Platform, client: OAuthClient, admin: User
 ) -> None:
-    """Code flow with PKCE, refresh, introspect and revoke, every URL from the document."""
+    """Code flow with PKCE, refresh, introspect and revoke, every URL from the document
+    (a confidential client: introspection needs client authentication)."""
     meta = (await http.get(WELL_KNOWN)).json()
     verifier = base64.urlsafe_b64encode(b"v" * 40).rstrip(b"=").decode()
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -95,6 +101,7 @@ async def test_a_client_using_only_the_metadata(
             "code": query["code"][0],
             "redirect_uri": REDIRECT_URI,
             "client_id": client.client_id,
+            "client_secret": SECRET,
             "code_verifier": verifier,
         },
     )
@@ -105,23 +112,36 @@ async def test_a_client_using_only_the_metadata(
             "grant_type": "refresh_token",
             "refresh_token": tokens["refresh_token"],
             "client_id": client.client_id,
+            "client_secret": SECRET,
         },
     )
     assert refreshed.status_code == 200
     fresh = refreshed.json()
     seen = await http.post(
         meta["introspection_endpoint"],
-        data={"token": fresh["access_token"], "client_id": client.client_id},
+        data={
+            "token": fresh["access_token"],
+            "client_id": client.client_id,
+            "client_secret": SECRET,
+        },
     )
     assert seen.json()["active"] is True
     gone = await http.post(
         meta["revocation_endpoint"],
-        data={"token": fresh["refresh_token"], "client_id": client.client_id},
+        data={
+            "token": fresh["refresh_token"],
+            "client_id": client.client_id,
+            "client_secret": SECRET,
+        },
     )
     assert gone.status_code == 200
     after = await http.post(
         meta["introspection_endpoint"],
-        data={"token": fresh["refresh_token"], "client_id": client.client_id},
+        data={
+            "token": fresh["refresh_token"],
+            "client_id": client.client_id,
+            "client_secret": SECRET,
+        },
     )
     assert after.json() == {"active": False}
     jwks = await http.get(meta["jwks_uri"])

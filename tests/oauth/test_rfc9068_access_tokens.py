@@ -9,8 +9,10 @@ import uuid
 import httpx
 import jwt
 import pytest
+from pydantic import ValidationError
 
 from cloudcx.accounts.models import User
+from cloudcx.config import Settings
 from cloudcx.oauth import tokens
 from cloudcx.oauth.errors import InvalidTokenError
 from cloudcx.oauth.models import OAuthClient
@@ -167,3 +169,41 @@ class TestVerifiedCache:
             tokens.verify(platform.keys, value, tenant, cache=cache)
         assert cache.get(values[0]) is None
         assert cache.get(values[2]) is not None
+
+
+class TestLeeway:
+    """RFC 7519 §4.1.4 allows "some small leeway" for clock skew: 5 s unless set (at most 10)."""
+
+    @pytest.mark.parametrize(
+        ("expired_ago", "leeway", "accepted"),
+        [(3, None, True), (8, None, False), (8, 10, True), (12, 10, False), (2, 0, False)],
+        ids=["within-default", "past-default", "within-set", "past-set", "none"],
+    )
+    async def test_expired_token_at_the_api(
+        self,
+        http: httpx.AsyncClient,
+        platform: Platform,
+        tenant: TenantInfo,
+        admin: User,
+        monkeypatch: pytest.MonkeyPatch,
+        expired_ago: int,
+        leeway: int | None,
+        accepted: bool,
+    ) -> None:
+        if leeway is not None:
+            monkeypatch.setattr(platform.settings, "token_leeway", leeway)
+        value = _issue(platform, tenant, subject=str(admin.id), ttl=-expired_ago)
+        response = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {value}"})
+        assert response.status_code == (200 if accepted else 401), response.text
+        if not accepted:
+            assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+    def test_default_is_five_seconds(self) -> None:
+        assert Settings.model_fields["token_leeway"].default == 5
+        # Revocations are kept past every token's lifetime plus the longest leeway.
+        assert Settings(environment="test", token_leeway=tokens.MAX_LEEWAY).token_leeway == 10
+
+    @pytest.mark.parametrize("value", [-1, 11, 30], ids=["negative", "past-ten", "old-thirty"])
+    def test_more_than_ten_seconds_is_refused(self, value: int) -> None:
+        with pytest.raises(ValidationError, match="token_leeway"):
+            Settings(environment="test", token_leeway=value)

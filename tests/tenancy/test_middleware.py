@@ -108,3 +108,90 @@ async def test_forwarded_host_ignored_from_untrusted_peer(
 ) -> None:
     response = await http.get("/login", headers={"x-forwarded-host": "globex.example"})
     assert "Globex" not in response.text
+
+
+BAD_HOSTS = [
+    "localhost:1@evil.example",
+    "localhost@evil.example",
+    "localhost/evil",
+    "localhost:",
+    "localhost:0",
+    "localhost:65536",
+    "localhost:80:80",
+    "local host",
+    "localhost..",
+    "-localhost",
+    "[::1",
+    "[not:an:ip]",
+    "l\u00f6calhost",
+]
+BAD_HOST_IDS = [
+    "userinfo-after-port",
+    "userinfo",
+    "path",
+    "empty-port",
+    "port-zero",
+    "port-too-big",
+    "two-ports",
+    "space",
+    "empty-label",
+    "leading-hyphen",
+    "unclosed-ipv6",
+    "ipv6-not-an-address",
+    "non-ascii",
+]
+
+
+def assert_bad_host(response: httpx.Response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "The Host header is not a valid host.",
+    }
+
+
+@pytest.mark.parametrize("host", BAD_HOSTS, ids=BAD_HOST_IDS)
+@pytest.mark.parametrize("path", ["/login", "/.well-known/oauth-authorization-server", "/healthz"])
+async def test_a_malformed_host_is_refused(
+    http: httpx.AsyncClient, tenant: TenantInfo, host: str, path: str
+) -> None:
+    assert_bad_host(await http.get(path, headers={"host": host.encode()}))
+
+
+@pytest.mark.parametrize("host", BAD_HOSTS, ids=BAD_HOST_IDS)
+async def test_a_malformed_forwarded_host_is_refused(
+    app: FastAPI, tenant: TenantInfo, host: str
+) -> None:
+    transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 1))
+    with trusting(app, "10.0.0.1"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            response = await client.get("/login", headers={"x-forwarded-host": host.encode()})
+    assert_bad_host(response)
+
+
+@pytest.mark.parametrize(
+    ("host", "issuer"),
+    [
+        ("localhost", "http://localhost"),
+        ("LocalHost:8080", "http://localhost:8080"),
+        ("localhost.", "http://localhost."),
+        ("127.0.0.1:65535", "http://127.0.0.1:65535"),
+    ],
+    ids=["name", "name-port-case", "trailing-dot", "ipv4-max-port"],
+)
+async def test_a_well_formed_host_is_the_issuer(
+    http: httpx.AsyncClient, tenant: TenantInfo, host: str, issuer: str
+) -> None:
+    response = await http.get("/.well-known/oauth-authorization-server", headers={"host": host})
+    assert response.status_code == 200, response.text
+    assert response.json()["issuer"] == issuer
+
+
+async def test_an_ipv6_host_is_parsed_not_refused(http: httpx.AsyncClient) -> None:
+    """No tenant has the address, so 404; the brackets and port themselves are fine."""
+    response = await http.get("/login", headers={"host": "[2001:db8::1]:8443"})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No tenant is served at this host."

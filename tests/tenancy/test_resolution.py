@@ -42,10 +42,11 @@ def test_bad_domains_are_refused(bad: str) -> None:
 
 @pytest.mark.parametrize(
     "host",
-    ["nobody.example", "localhost.evil.example", "", "localhost@evil"],
-    ids=["unknown", "suffix-trick", "empty", "userinfo-trick"],
+    ["nobody.example", "localhost.evil.example", ""],
+    ids=["unknown", "suffix-trick", "empty"],
 )
 async def test_unknown_host_is_404(http: httpx.AsyncClient, tenant: object, host: str) -> None:
+    """(A malformed host, such as one with userinfo, is a 400: tenancy/test_middleware.py.)"""
     response = await http.get("/login", headers={"Host": host})
     assert response.status_code == 404
     assert response.json()["detail"] == "No tenant is served at this host."

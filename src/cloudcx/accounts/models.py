@@ -19,12 +19,19 @@ class User(IdMixin, TimestampMixin, Base):
     """An administrator or agent of one tenant."""
 
     __tablename__ = "users"
-    __table_args__ = (Index("uq_users_tenant_email", "tenant_id", "email_normalized", unique=True),)
+    __table_args__ = (
+        Index("uq_users_tenant_email", "tenant_id", "email_normalized", unique=True),
+        Index("uq_users_tenant_email_key", "tenant_id", "email_key", unique=True),
+    )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320))
     # Lower-cased copy: emails are unique per tenant regardless of case.
     email_normalized: Mapped[str] = mapped_column(String(320))
+    # NFKC and case-folded (accounts.service.email_key): what sign-in and
+    # uniqueness compare, so a fullwidth or otherwise look-alike spelling of an
+    # address is the same account, never a second one beside it.
+    email_key: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
 from email_validator import EmailNotValidError, validate_email
@@ -12,6 +13,8 @@ from cloudcx.accounts.models import Role, User
 from cloudcx.core.passwords import Passwords
 from cloudcx.security import password_policy
 
+MAX_EMAIL = 320
+
 
 class AccountError(ValueError):
     """A user-facing validation problem (bad email, weak password, duplicate)."""
@@ -19,6 +22,16 @@ class AccountError(ValueError):
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def email_key(email: str) -> str:
+    """What two spellings of one address have in common (``User.email_key``).
+
+    NFKC folds compatibility forms (fullwidth a, U+FF41, is a), ``casefold``
+    every case (sharp s is ss); the result has no ASCII capital letter, which
+    is how the 0011 migration marks the keys of duplicates no login can reach.
+    """
+    return unicodedata.normalize("NFKC", email.strip()).casefold()
 
 
 def check_email(email: str) -> str:
@@ -37,9 +50,7 @@ def check_password(password: str, email: str = "") -> None:
 
 async def find_by_email(session: AsyncSession, tenant_id: uuid.UUID, email: str) -> User | None:
     return await session.scalar(
-        select(User).where(
-            User.tenant_id == tenant_id, User.email_normalized == normalize_email(email)
-        )
+        select(User).where(User.tenant_id == tenant_id, User.email_key == email_key(email))
     )
 
 
@@ -59,12 +70,16 @@ async def create_user(
 ) -> User:
     email = check_email(email)
     check_password(password, email)
+    key = email_key(email)
+    if len(key) > MAX_EMAIL:
+        raise AccountError("Enter a valid email address (it is too long).")
     if await find_by_email(session, tenant_id, email):
         raise AccountError("A user with this email already exists.")
     user = User(
         tenant_id=tenant_id,
         email=email,
         email_normalized=normalize_email(email),
+        email_key=key,
         name=name.strip() or email.split("@", 1)[0],
         password_hash=await passwords.hash_async(password),
         role=role,
@@ -93,7 +108,7 @@ async def authenticate(
     Only a success can rehash, so a wrong password costs one verification,
     always. ``rehash=False`` suits a check whose hash is about to be replaced.
     """
-    user = await find_by_email(session, tenant_id, email) if len(email) <= 320 else None
+    user = await find_by_email(session, tenant_id, email) if len(email) <= MAX_EMAIL else None
     ok = await passwords.verify_async(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         return None

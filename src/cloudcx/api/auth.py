@@ -76,6 +76,7 @@ async def current_token(request: Request) -> AccessToken:
             tenant_of(request),
             platform.revocations.is_revoked,
             platform.verified_tokens,
+            platform.settings.token_leeway,
         )
     request.state.access_token = token
     return token

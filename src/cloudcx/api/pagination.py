@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Integer, Select, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from cloudcx.api.inputs import in_utc
 from cloudcx.api.problems import invalid
 from cloudcx.core.responses import json_default
 
@@ -89,10 +90,13 @@ def _decode(keyset: Keyset, cursor: str) -> tuple[Any, uuid.UUID]:
         if data["s"] != keyset.name:
             raise ValueError("cursor of another sort order")
         # Cursors are opaque but not secret: a hand-made one must give 422, not a 500.
-        value = datetime.fromisoformat(data["v"])
-        if value.tzinfo is None:
+        value, id_ = data["v"], data["i"]
+        if not isinstance(value, str) or not isinstance(id_, str):
+            raise ValueError("cursor of another format")
+        when = datetime.fromisoformat(value)
+        if when.tzinfo is None:
             raise ValueError("cursor time without offset")
-        return value, uuid.UUID(data["i"])
+        return in_utc(when), uuid.UUID(id_)
     except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
         raise invalid("cursor", "The cursor is not valid for this listing.") from exc
 

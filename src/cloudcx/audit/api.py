@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from cloudcx.accounts import service as accounts
 from cloudcx.api.auth import api_access
+from cloudcx.api.inputs import UtcTime
 from cloudcx.api.openapi import problems
-from cloudcx.api.problems import Problem
+from cloudcx.api.problems import Problem, invalid
 from cloudcx.audit.queries import MAX_PAGE, Filters, Position, list_events
 from cloudcx.audit.schemas import AuditEventList, AuditEventPublic
 from cloudcx.deps import PlatformDep, SessionDep, TenantDep
@@ -40,18 +40,21 @@ async def list_audit_events(
     tenant: TenantDep,
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=320)] = None,
-    since: Annotated[datetime | None, Query(description="Events at or after (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Events before (ISO 8601).")] = None,
+    since: Annotated[UtcTime | None, Query(description="Events at or after (ISO 8601).")] = None,
+    until: Annotated[UtcTime | None, Query(description="Events before (ISO 8601).")] = None,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}_[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> AuditEventList:
     await _require_admin(session, tenant.id, token)
+    before = Position.parse(cursor)
+    if cursor and before is None:  # the right shape, but a time past year 9999
+        raise invalid("cursor", "The cursor is not valid for this listing.")
     await platform.audit.flush()  # this process's queued events are read too
     page = await list_events(
         session,
         tenant.id,
-        Filters(action=action, actor=actor, since=_aware(since), until=_aware(until)),
-        before=Position.parse(cursor),
+        Filters(action=action, actor=actor, since=since, until=until),
+        before=before,
         limit=limit,
     )
     return AuditEventList(
@@ -65,10 +68,3 @@ async def _require_admin(session: SessionDep, tenant_id: uuid.UUID, token: Acces
     user = await accounts.get_user(session, tenant_id, token.user_id) if token.user_id else None
     if user is None or not user.is_active or not user.is_admin:
         raise Problem(403, "The audit log is for administrators.")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """A time without an offset is taken as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)

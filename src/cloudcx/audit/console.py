@@ -29,6 +29,11 @@ def _start_of(day: date | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
+def _end_of(day: date | None) -> datetime | None:
+    """The start of the next day; None (no bound) after the last day ``date`` has."""
+    return _start_of(day + timedelta(days=1)) if day and day < date.max else None
+
+
 @router.get("")
 async def audit_log(
     cx: ConsoleDep,
@@ -47,7 +52,7 @@ async def audit_log(
         action=action or None,
         actor=actor or None,
         since=_start_of(since_day),
-        until=_start_of(until_day + timedelta(days=1)) if until_day else None,
+        until=_end_of(until_day),
     )
     await platform_of(cx.request).audit.flush()  # this process's queued events are listed too
     page = await list_events(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 
 class AuditEventPublic(BaseModel):
@@ -21,6 +21,17 @@ class AuditEventPublic(BaseModel):
     ip: str
     user_agent: str
     details: dict[str, Any]
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description=(
+            "How many events this row stands for: refused token requests and failed "
+            "sign-ins of one account, address and reason are counted per minute."
+        )
+    )
+    @property
+    def count(self) -> int:
+        value = self.details.get("count", 1)
+        return value if isinstance(value, int) and value > 0 else 1
 
 
 class AuditEventList(BaseModel):

@@ -23,7 +23,7 @@ from cloudcx.console.web import (
 )
 from cloudcx.deps import PlatformDep, SessionDep
 from cloudcx.platform import Platform
-from cloudcx.security import signin
+from cloudcx.security import devices, signin
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,9 +51,10 @@ async def login(
 ) -> Response:
     cx.check_csrf(csrf_token)
     ip = cx.request.state.client_ip
+    device = devices.presented(cx.request, platform.settings, cx.tenant.id, email)
     try:
         attempt = await signin.authenticate(
-            platform, session, cx.tenant, login=email, password=password, ip=ip
+            platform, session, cx.tenant, login=email, password=password, ip=ip, device=device
         )
     except signin.TooManyAttempts as exc:
         audit_events.signin_failed(platform, cx.request, email, "throttled")
@@ -94,6 +95,8 @@ async def complete_sign_in(
     await session.commit()
     set_cookie(cx.request, response, SESSION_COOKIE, value, platform.settings.session_ttl)
     delete_cookie(cx.request, response, PRE_SESSION_COOKIE)
+    # Every factor passed: this browser may keep signing in during an address lockout.
+    devices.remember(cx.request, response, platform.settings, cx.tenant.id, user.email)
 
 
 @router.post("/logout")

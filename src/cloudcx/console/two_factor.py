@@ -20,7 +20,7 @@ from cloudcx.console.auth import complete_sign_in
 from cloudcx.console.web import Console, ConsoleDep, safe_next
 from cloudcx.deps import PlatformDep, SessionDep
 from cloudcx.platform import Platform
-from cloudcx.security import second_factor
+from cloudcx.security import devices, second_factor
 
 router = APIRouter(prefix="/login/two-factor", include_in_schema=False)
 
@@ -168,8 +168,14 @@ async def confirm(
 
 
 async def _guarded(cx: Console, platform: Platform, user: User, test: second_factor.Test) -> bool:
+    device = devices.presented(cx.request, platform.settings, cx.tenant.id, user.email)
     return await second_factor.guarded(
-        platform, cx.tenant, login=user.email, ip=cx.request.state.client_ip, test=test
+        platform,
+        cx.tenant,
+        login=user.email,
+        ip=cx.request.state.client_ip,
+        test=test,
+        device=device,
     )
 
 

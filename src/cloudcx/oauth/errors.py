@@ -10,14 +10,29 @@ render it as RFC 6749 §5.2 JSON with ``Cache-Control: no-store``.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # RFC 6749 §5.1/§5.2: token responses and their errors must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-# RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
-# Descriptions may quote request input (a grant type, a parameter name), so
-# anything outside that set is replaced rather than echoed.
+# RFC 6749 §5.2 and §4.1.2.1: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
 _NOT_DESCRIPTION_CHAR = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+_QUOTES = str.maketrans({'"': "'", "\\": "/"})
+
+
+def client_safe(text: str) -> str:
+    """``text`` within error_description's characters, the same way every time.
+
+    Descriptions may quote request input (a grant type, a scope), so they are
+    made safe where an error is made, for its JSON body and its redirect alike:
+    accents are dropped (é → e), compatibility forms folded (fullwidth a → a), ``"``
+    becomes ``'`` and ``\\`` becomes ``/``, and anything else outside the set
+    (controls, other scripts) becomes ``?``.
+    """
+    if not _NOT_DESCRIPTION_CHAR.search(text):
+        return text
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _NOT_DESCRIPTION_CHAR.sub("?", folded.translate(_QUOTES))
 
 
 class OAuthError(Exception):
@@ -32,7 +47,7 @@ class OAuthError(Exception):
         debug: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self.description = description or self.default_description
+        self.description = client_safe(description or self.default_description)
         self.debug = debug
         self.headers = headers or {}
         super().__init__(f"{self.error}: {self.description}")
@@ -40,7 +55,7 @@ class OAuthError(Exception):
     def body(self) -> dict[str, str]:
         body = {"error": self.error}
         if self.description:
-            body["error_description"] = _NOT_DESCRIPTION_CHAR.sub("?", self.description)
+            body["error_description"] = self.description
         return body
 
 

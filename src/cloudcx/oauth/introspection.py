@@ -14,7 +14,7 @@ from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import issuer_of, platform_of, tenant_of
 from cloudcx.oauth import clients, presented, refresh_tokens
 from cloudcx.oauth.clients import ClientInfo
-from cloudcx.oauth.errors import NO_STORE
+from cloudcx.oauth.errors import NO_STORE, InvalidClientError
 from cloudcx.oauth.forms import client_credentials, read_form
 from cloudcx.oauth.models import RefreshToken
 from cloudcx.oauth.tokens import AccessToken
@@ -40,9 +40,15 @@ async def introspect_endpoint(request: Request) -> Response:
     """
     platform, tenant = platform_of(request), tenant_of(request)
     form = await read_form(request)
-    client = await clients.authenticate(
-        platform.clients, tenant.id, client_credentials(request, form)
-    )
+    creds = client_credentials(request, form)
+    client = await clients.authenticate(platform.clients, tenant.id, creds)
+    if not client.is_confidential:
+        # §2.1: the endpoint MUST require authorization, and a public client's
+        # client_id is no secret: anyone holding a token could learn its claims.
+        raise InvalidClientError(
+            "Introspection needs client authentication; a public client cannot introspect.",
+            basic=creds.method == "client_secret_basic",
+        )
     value = form.require("token")
     body = INACTIVE
     for kind in presented.search_order(form.get("token_type_hint")):
@@ -53,6 +59,7 @@ async def introspect_endpoint(request: Request) -> Response:
                 tenant,
                 platform.revocations.is_revoked,
                 platform.verified_tokens,
+                platform.settings.token_leeway,
             )
             if access is not None and access.client_id == client.client_id:
                 body = _access_claims(access)

@@ -20,6 +20,8 @@ from cloudcx.oauth.grants import GRANTS
 router = APIRouter(tags=["OAuth 2.0"])
 
 CLIENT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
+# RFC 7662 §2.1: introspection requires client authentication, so never "none".
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
 def document(issuer: str, signing_alg: str) -> dict[str, Any]:
@@ -38,7 +40,7 @@ def document(issuer: str, signing_alg: str) -> dict[str, Any]:
         "code_challenge_methods_supported": list(pkce.SUPPORTED_METHODS),
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
         # RFC 9207: authorization responses carry ``iss``.
         "authorization_response_iss_parameter_supported": True,
         # RFC 9068 access tokens are signed with this algorithm.

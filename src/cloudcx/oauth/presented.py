@@ -32,11 +32,12 @@ def access_token(
     tenant: TenantInfo,
     is_revoked: Callable[[AccessToken], bool] | None = None,
     cache: tokens.VerifiedCache | None = None,
+    leeway: int = tokens.DEFAULT_LEEWAY,
 ) -> AccessToken | None:
     """The verified access token, or None (malformed, expired, other tenant, revoked)."""
     if len(value) > MAX_TOKEN_LENGTH or value.count(".") != 2:
         return None
     try:
-        return tokens.verify(keys, value, tenant, is_revoked, cache)
+        return tokens.verify(keys, value, tenant, is_revoked, cache, leeway)
     except InvalidTokenError:
         return None

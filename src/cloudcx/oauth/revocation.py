@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cloudcx.changes import changed_on_commit
 from cloudcx.db import upsert, utcnow
 from cloudcx.oauth.models import Revocation
-from cloudcx.oauth.tokens import CLOCK_SKEW, MAX_ACCESS_TOKEN_TTL, AccessToken
+from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY, AccessToken
 from cloudcx.ops import metrics
 
 # Rows are re-read for this long after their creation: on PostgreSQL a row
@@ -116,7 +116,7 @@ class RevocationSet:
     """
 
     PRUNE_EVERY = 60.0
-    HORIZON = MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW + 60
+    HORIZON = MAX_ACCESS_TOKEN_TTL + MAX_LEEWAY + 60
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker

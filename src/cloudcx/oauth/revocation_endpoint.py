@@ -89,7 +89,9 @@ async def _revoke_access(
 ) -> bool:
     """A JWT cannot be recalled, so its ``jti`` joins the revocation set that every
     process checks on every API request."""
-    token = presented.access_token(platform.keys, value, tenant)
+    token = presented.access_token(
+        platform.keys, value, tenant, leeway=platform.settings.token_leeway
+    )
     if token is None or token.client_id != client.client_id:
         return False
     lifetime = max(token.expires_at - int(time.time()), 0)

@@ -24,7 +24,11 @@ TOKEN_TYPE = "at+jwt"
 # RFC 9068 §4: resource servers MUST accept both spellings of the media type.
 _ACCEPTED_TYP = {"at+jwt", "application/at+jwt"}
 API_AUDIENCE_PATH = "/api/v1"
-CLOCK_SKEW = 30
+# Seconds an access token is still accepted past its ``exp`` (and before its
+# ``iat``), for clocks that disagree a little (RFC 7519 §4.1.4 "some small
+# leeway"); ``Settings.token_leeway`` sets it, 0 to ``MAX_LEEWAY`` seconds.
+DEFAULT_LEEWAY = 5
+MAX_LEEWAY = 10
 # The longest access-token lifetime any setting allows (config, client settings).
 # Revocations and retired signing keys must outlive every token they cover.
 MAX_ACCESS_TOKEN_TTL = 86400
@@ -132,6 +136,7 @@ def verify(
     tenant: TenantInfo,
     is_revoked: Callable[[AccessToken], bool] | None = None,
     cache: VerifiedCache | None = None,
+    leeway: int = DEFAULT_LEEWAY,
 ) -> AccessToken:
     """Check signature, type, lifetime, tenant and audience; raise InvalidTokenError.
 
@@ -140,10 +145,10 @@ def verify(
     """
     access = cache.get(token) if cache is not None else None
     if access is None:
-        access = _verify_signed(keys, token)
+        access = _verify_signed(keys, token, leeway)
         if cache is not None:
             cache.put(token, access)
-    if access.expires_at + CLOCK_SKEW < time.time():
+    if access.expires_at + leeway < time.time():
         raise InvalidTokenError("The access token is invalid or has expired.")
     if access.tenant_id != tenant.id or access.audience_hosts.isdisjoint(tenant.domains):
         raise InvalidTokenError("The access token is invalid or has expired.")
@@ -152,7 +157,7 @@ def verify(
     return access
 
 
-def _verify_signed(keys: KeyRing, token: str) -> AccessToken:
+def _verify_signed(keys: KeyRing, token: str, leeway: int) -> AccessToken:
     try:
         header = jwt.get_unverified_header(token)
         key = keys.verification.get(str(header.get("kid")))
@@ -163,7 +168,7 @@ def _verify_signed(keys: KeyRing, token: str) -> AccessToken:
             key.key,
             algorithms=[key.alg],
             options={"require": _REQUIRED, "verify_aud": False},
-            leeway=CLOCK_SKEW,
+            leeway=leeway,
         )
     except jwt.PyJWTError as exc:
         raise InvalidTokenError("The access token is invalid or has expired.") from exc

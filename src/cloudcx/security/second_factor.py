@@ -11,6 +11,9 @@ only after a right password: counted under the account alone, code guesses
 would start from zero after every password and never reach the back-off. So
 they are also counted under a key of their own (the login with a suffix) that
 only a right code clears; the address is charged under both.
+
+A device cookie verified for the account (``security.devices``) exempts the
+code from the address-wide limits as it does the password.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ async def guarded(
     login: str,
     ip: str,
     test: Test,
+    device: str | None = None,
 ) -> bool:
     """Run ``test`` (does the code match?) if the throttle allows it, and count it.
 
@@ -51,8 +55,8 @@ async def guarded(
 
     async def check() -> int:
         try:
-            await throttle.check(tenant, login, ip)
-            return await throttle.check(tenant, codes, ip)
+            await throttle.check(tenant, login, ip, device)
+            return await throttle.check(tenant, codes, ip, device)
         except (AccountLocked, TooManyAttempts):
             raise
         except Exception:
@@ -60,14 +64,14 @@ async def guarded(
             raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
 
     try:
-        async with throttle.attempt(tenant, codes, ip, check):
+        async with throttle.attempt(tenant, codes, ip, check, device):
             ok = await test()
             try:
                 if ok:
-                    await throttle.succeeded(tenant, codes, ip)
+                    await throttle.succeeded(tenant, codes, ip, device)
                 else:
-                    await throttle.failed(tenant, codes, ip)
-                    await throttle.failed(tenant, login, ip)
+                    await throttle.failed(tenant, codes, ip, device)
+                    await throttle.failed(tenant, login, ip, device)
             except Exception:
                 log.exception("sign-in throttle unavailable")
     except AccountLocked:

@@ -44,6 +44,7 @@ async def authenticate(
     password: str,
     ip: str,
     rehash: bool = True,
+    device: str | None = None,
 ) -> Attempt:
     """The user if the password is right and the attempt allowed.
 
@@ -52,12 +53,15 @@ async def authenticate(
     plain failure, indistinguishable from a wrong password. A success brings
     the stored hash to the configured cost unless ``rehash`` is False (see
     ``accounts.service.authenticate``); the caller's commit saves it.
+
+    ``device`` is the id of a device cookie verified for this login
+    (``security.devices``): the address-wide limits then do not apply.
     """
     throttle = platform.throttle
 
     async def check() -> int:
         try:
-            return await throttle.check(tenant, login, ip)
+            return await throttle.check(tenant, login, ip, device)
         except (AccountLocked, TooManyAttempts):
             raise
         except Exception:
@@ -66,7 +70,7 @@ async def authenticate(
             raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
 
     try:
-        async with throttle.attempt(tenant, login, ip, check):
+        async with throttle.attempt(tenant, login, ip, check, device):
             user = await accounts.authenticate(
                 session,
                 platform.passwords,
@@ -75,7 +79,7 @@ async def authenticate(
                 password=password,
                 rehash=rehash,
             )
-            await _count(throttle, tenant, login, ip, ok=user is not None)
+            await _count(throttle, tenant, login, ip, device, ok=user is not None)
     except TooManyAttempts as exc:
         metrics.throttled("signin", exc.scope)
         raise
@@ -85,12 +89,14 @@ async def authenticate(
     return Attempt(user) if user else Attempt(None, BAD_CREDENTIALS)
 
 
-async def _count(throttle: Throttle, tenant: TenantInfo, login: str, ip: str, *, ok: bool) -> None:
+async def _count(
+    throttle: Throttle, tenant: TenantInfo, login: str, ip: str, device: str | None, *, ok: bool
+) -> None:
     """A lost count is better than failing a request whose password was already checked."""
     try:
         if ok:
-            await throttle.succeeded(tenant, login, ip)
+            await throttle.succeeded(tenant, login, ip, device)
         else:
-            await throttle.failed(tenant, login, ip)
+            await throttle.failed(tenant, login, ip, device)
     except Exception:
         log.exception("sign-in throttle unavailable")

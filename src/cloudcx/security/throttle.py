@@ -1,19 +1,28 @@
 """Brute-force defence shared by the password grant and Control Panel sign-in.
 
-Only failures are counted, under three keys, each with its own limit:
+Only failures are counted, under four keys, each with its own limit:
 
 - the pair (account, client IP): after ``free_failures`` each further attempt
   must wait out an exponentially growing lock (1 s, 2 s, 4 s ... up to
   ``backoff_max``), and past ``pair_limit`` the pair is refused until its
   oldest failure leaves the window;
-- the client IP across every account: past ``ip_limit`` the address is
-  refused (password spraying);
+- the client IP across every account of the tenant: past ``ip_limit`` the
+  address is refused there (password spraying) — and only there, so that a
+  flood at one tenant does not lock that address out of every other;
+- the client IP across every tenant: past ``platform_ip_limit``, set higher,
+  the address is refused everywhere (spraying spread over tenants);
 - the account across every IP: past ``account_limit``, set far higher, the
   account is refused. Someone guessing from elsewhere therefore does not lock
   the owner out, unless the attack is large and distributed.
 
-The account key is the login as typed (normalised), whether or not such an
-account exists, so unknown and known emails are throttled alike and the
+A person who signed in from this browser before presents a device cookie
+(``security.devices``, OWASP's "device cookie" pattern): for that account the
+address-wide limits do not apply, and the pair is (account, device) instead of
+(account, address), so a device used for guessing locks itself out; the
+account's own limit still applies.
+
+The account key is the login as typed (NFKC, case-folded), whether or not such
+an account exists, so unknown and known emails are throttled alike and the
 defence itself reveals nothing about which accounts exist.
 
 Counters live in a ``limits`` storage: this process's memory by default, Redis
@@ -43,6 +52,7 @@ from limits.aio.strategies import (
 )
 from limits.storage import storage_from_string
 
+from cloudcx.accounts.service import email_key
 from cloudcx.config import Settings
 from cloudcx.security.pair_gate import Check, PairGate
 from cloudcx.tenancy.service import TenantInfo
@@ -57,6 +67,7 @@ class ThrottlePolicy:
     free_failures: int = 5
     pair_limit: int = 20
     ip_limit: int = 100
+    platform_ip_limit: int = 500
     account_limit: int = 200
     window: int = 900
     backoff_base: int = 1
@@ -79,6 +90,7 @@ def policy_from_settings(settings: Settings) -> PolicyFor:
         free_failures=settings.signin_free_failures,
         pair_limit=settings.signin_pair_limit,
         ip_limit=settings.signin_ip_limit,
+        platform_ip_limit=settings.signin_platform_ip_limit,
         account_limit=settings.signin_account_limit,
         window=settings.signin_window,
         backoff_max=settings.signin_backoff_max,
@@ -109,7 +121,8 @@ class AccountLocked(Exception):
 @dataclass(frozen=True, slots=True)
 class Keys:
     pair: tuple[str, str]
-    ip: str
+    ip: str  # the address at this tenant
+    platform_ip: str  # the address at every tenant
     account: str
 
 
@@ -124,11 +137,17 @@ def network_of(ip: str) -> str:
     return str(addr)
 
 
-def keys_for(tenant_id: uuid.UUID, login: str, ip: str) -> Keys:
-    # Hashed so that emails never appear as Redis keys.
-    account = hashlib.sha256(f"{tenant_id}\x00{login.strip().lower()}".encode()).hexdigest()[:40]
+def account_key(tenant_id: uuid.UUID, login: str) -> str:
+    # Hashed so that emails never appear as Redis keys; look-alike spellings of
+    # one address share their counters.
+    return hashlib.sha256(f"{tenant_id}\x00{email_key(login)}".encode()).hexdigest()[:40]
+
+
+def keys_for(tenant_id: uuid.UUID, login: str, ip: str, device: str | None = None) -> Keys:
+    account = account_key(tenant_id, login)
     net = network_of(ip)
-    return Keys(pair=(account, net), ip=net, account=account)
+    pair = (account, f"device:{device}") if device else (account, net)
+    return Keys(pair=pair, ip=f"{tenant_id}/{net}", platform_ip=net, account=account)
 
 
 class Throttle:
@@ -149,11 +168,11 @@ class Throttle:
         self.pairs = PairGate()
 
     def attempt(
-        self, tenant: TenantInfo, login: str, ip: str, check: Check
+        self, tenant: TenantInfo, login: str, ip: str, check: Check, device: str | None = None
     ) -> AbstractAsyncContextManager[None]:
         """Hold while a password is evaluated and counted; ``check`` is ``self.check``
         (or a wrapper of it) and may be run again while the attempt waits."""
-        key = "/".join(keys_for(tenant.id, login, ip).pair)
+        key = "/".join(keys_for(tenant.id, login, ip, device).pair)
         return self.pairs.enter(key, check, self.policy_for(tenant).free_failures)
 
     @classmethod
@@ -169,13 +188,25 @@ class Throttle:
             storage = MemoryStorage()
         return cls(storage, policy_from_settings(settings))
 
-    async def check(self, tenant: TenantInfo, login: str, ip: str) -> int:
+    async def check(
+        self, tenant: TenantInfo, login: str, ip: str, device: str | None = None
+    ) -> int:
         """Raise before any password is evaluated if this attempt may not be made;
-        otherwise return the pair's failures in the window."""
+        otherwise return the pair's failures in the window. ``device``: the id of
+        a device cookie verified for this login (``security.devices``)."""
         policy = self.policy_for(tenant)
-        keys = keys_for(tenant.id, login, ip)
+        keys = keys_for(tenant.id, login, ip, device)
         counts = self._counts
-        await self._refuse_if_full(counts, _item(policy.ip_limit, policy), ("ip", keys.ip), "ip")
+        if device is None:
+            await self._refuse_if_full(
+                counts, _item(policy.ip_limit, policy), ("ip", keys.ip), "ip"
+            )
+            await self._refuse_if_full(
+                counts,
+                _item(policy.platform_ip_limit, policy),
+                ("platform-ip", keys.platform_ip),
+                "platform-ip",
+            )
         pair_item = _item(policy.pair_limit, policy)
         failures = await self._refuse_if_full(counts, pair_item, ("pair", *keys.pair), "pair")
         delay = policy.backoff(failures)
@@ -188,10 +219,16 @@ class Throttle:
             raise AccountLocked
         return failures
 
-    async def failed(self, tenant: TenantInfo, login: str, ip: str) -> None:
+    async def failed(
+        self, tenant: TenantInfo, login: str, ip: str, device: str | None = None
+    ) -> None:
+        """Every failure counts against the address too, with a device cookie or not."""
         policy = self.policy_for(tenant)
-        keys = keys_for(tenant.id, login, ip)
+        keys = keys_for(tenant.id, login, ip, device)
         await self._counts.hit(_item(policy.ip_limit, policy), "ip", keys.ip)
+        await self._counts.hit(
+            _item(policy.platform_ip_limit, policy), "platform-ip", keys.platform_ip
+        )
         await self._counts.hit(_item(policy.account_limit, policy), "account", keys.account)
         pair_item = _item(policy.pair_limit, policy)
         await self._counts.hit(pair_item, "pair", *keys.pair)
@@ -199,11 +236,13 @@ class Throttle:
         if delay:
             await self._locks.hit(_lock(delay), "lock", *keys.pair)
 
-    async def succeeded(self, tenant: TenantInfo, login: str, ip: str) -> None:
+    async def succeeded(
+        self, tenant: TenantInfo, login: str, ip: str, device: str | None = None
+    ) -> None:
         """The right password clears its pair, never the IP or account counts:
         an attacker must not reset them by signing in to an account of their own."""
         policy = self.policy_for(tenant)
-        keys = keys_for(tenant.id, login, ip)
+        keys = keys_for(tenant.id, login, ip, device)
         await self._counts.clear(_item(policy.pair_limit, policy), "pair", *keys.pair)
 
     async def reset(self) -> None:

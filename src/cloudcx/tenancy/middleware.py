@@ -7,6 +7,9 @@ else could otherwise choose their own tenant or client address.
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import orjson
@@ -33,7 +36,11 @@ class TenantMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        scheme, host, client_ip = self._origin(scope, headers)
+        scheme, raw_host, client_ip = self._origin(scope, headers)
+        host = valid_host(raw_host)
+        if host is None:
+            await _problem(send, 400, "Bad Request", "The Host header is not a valid host.")
+            return
         state = scope.setdefault("state", {})
         state["scheme"], state["host"], state["client_ip"] = scheme, host, client_ip
         state["base_url"] = f"{scheme}://{host}"
@@ -63,22 +70,55 @@ class TenantMiddleware:
             host = headers.get("x-forwarded-host", host).split(",")[0].strip() or host
         if scheme not in ("http", "https"):
             scheme = "http"
-        return scheme, host.lower(), peer
+        return scheme, host, peer
+
+
+# RFC 9110 §7.2 / RFC 3986 §3.2.2: a DNS name (an IPv4 address is one in form)
+# or a bracketed IPv6 address, then an optional port. Anything else (userinfo,
+# a path, spaces) would pick a tenant by one part and be echoed whole into the
+# issuer, token ``iss`` and page links.
+_HOST = re.compile(
+    r"(?P<name>(?=[^:]{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?"
+    r"|\[(?P<ipv6>[0-9a-f:.]{2,45})\])"
+    r"(?::(?P<port>[0-9]{1,5}))?",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=1024)
+def valid_host(host: str) -> str | None:
+    """``host`` in lower case if it is ``host[:port]``, else None; "" (no host) stays "".
+
+    Cached: a deployment sees a handful of host strings, and a flood of odd ones
+    only turns the cache over.
+    """
+    if not host:
+        return ""
+    match = _HOST.fullmatch(host)
+    if match is None:
+        return None
+    port = match["port"]
+    if port is not None and not 1 <= int(port) <= 65535:
+        return None
+    if match["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["ipv6"])
+        except ValueError:
+            return None
+    return host.lower()
 
 
 async def _not_found(send: Send) -> None:
-    body = orjson.dumps(
-        {
-            "type": "about:blank",
-            "title": "Not Found",
-            "status": 404,
-            "detail": "No tenant is served at this host.",
-        }
-    )
+    await _problem(send, 404, "Not Found", "No tenant is served at this host.")
+
+
+async def _problem(send: Send, status: int, title: str, detail: str) -> None:
+    body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
     await send(
         {
             "type": "http.response.start",
-            "status": 404,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),

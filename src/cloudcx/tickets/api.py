@@ -7,13 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from cloudcx.api import pagination
 from cloudcx.api.auth import api_access
 from cloudcx.api.etag import check_if_match, tagged
 from cloudcx.api.idempotency import IdempotencyDep
-from cloudcx.api.inputs import NO_NUL
+from cloudcx.api.inputs import NO_NUL, AwareUtcTime
 from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Page, PageDep
 from cloudcx.api.problems import NotFound
@@ -57,7 +56,7 @@ async def list_tickets(
     requester: Annotated[uuid.UUID | None, Query(description="Requester's contact id.")] = None,
     tag: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
     updated_since: Annotated[
-        AwareDatetime | None, Query(description="ISO 8601 with offset, e.g. 2026-01-31T00:00:00Z.")
+        AwareUtcTime | None, Query(description="ISO 8601 with offset, e.g. 2026-01-31T00:00:00Z.")
     ] = None,
     q: Annotated[
         str | None, Query(max_length=200, pattern=NO_NUL, description="Text in the subject.")

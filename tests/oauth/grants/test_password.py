@@ -228,3 +228,18 @@ class TestRehash:
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_grant"
         assert await stored_hash(db, admin) == old
+
+
+@pytest.mark.parametrize(
+    "login",
+    ["\uff41\uff44\uff4d\uff49\uff4e@acme.example", "ADMIN@Acme.Example", " admin@acme.example "],
+    ids=["fullwidth", "mixed-case", "spaces"],
+)
+async def test_a_look_alike_spelling_is_the_same_account(
+    http: httpx.AsyncClient, oauth_client: OAuthClient, admin: User, login: str
+) -> None:
+    """Emails compare NFKC and case-folded (accounts.service.email_key)."""
+    response = await http.post("/oauth/token", data=form(oauth_client, email=login))
+    assert response.status_code == 200, response.text
+    claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+    assert claims["uid"] == str(admin.id)
