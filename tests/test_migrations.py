@@ -22,6 +22,7 @@ from cloudcx import migrate
 from cloudcx.db import create_engine
 from cloudcx.ddl import include_object
 from cloudcx.models import metadata
+from tests.databases import throwaway_database
 
 
 def _diff(url: str) -> list[object]:
@@ -118,22 +119,8 @@ needs_postgresql = pytest.mark.skipif(
 @pytest.fixture
 def throwaway_postgresql() -> Iterator[str]:
     """A new, empty database, so the suite's own tables do not interfere."""
-    base = os.environ["CLOUDCX_TEST_DATABASE_URL"]
-    name = f"cloudcx_mig_{uuid.uuid4().hex[:8]}"
-
-    async def ddl(statement: str) -> None:
-        engine = create_engine(base, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(ddl(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        asyncio.run(ddl(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with throwaway_database(os.environ["CLOUDCX_TEST_DATABASE_URL"], "cloudcx_mig") as url:
+        yield url
 
 
 @needs_postgresql

@@ -11,7 +11,6 @@ audit log, and both processes taking requests.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import secrets
@@ -26,9 +25,8 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from sqlalchemy import text
 
-from cloudcx.db import create_engine
+from tests.databases import ddl, throwaway_database
 from tests.deploy.proxy import CLIENT_ADDRESS, Proxy, nginx_binary, running_nginx
 from tests.html_forms import find_form
 from tests.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, free_port, server_env, start
@@ -53,32 +51,16 @@ def database_url() -> Iterator[str | None]:
     """
     own = os.environ.get("CLOUDCX_TEST_NGINX_DATABASE_URL", "")
     if own:
-        _postgresql(own, "DROP SCHEMA public CASCADE")
-        _postgresql(own, "CREATE SCHEMA public")
+        ddl(own, "DROP SCHEMA public CASCADE")
+        ddl(own, "CREATE SCHEMA public")
         yield own
         return
     base = os.environ.get("CLOUDCX_TEST_DATABASE_URL", "")
     if not base.startswith("postgresql"):
         yield None
         return
-    name = f"cloudcx_nginx_{uuid.uuid4().hex[:8]}"
-    _postgresql(base, f'CREATE DATABASE "{name}"')
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        _postgresql(base, f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def _postgresql(url: str, statement: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    with throwaway_database(base, "cloudcx_nginx") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

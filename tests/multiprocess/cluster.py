@@ -18,7 +18,6 @@ import secrets
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from sqlalchemy import text
 
 from cloudcx.db import create_engine
 from tests import live_server
+from tests.databases import throwaway_database
 from tests.live_server import LiveServer
 
 DATABASE = os.environ.get("CLOUDCX_TEST_DATABASE_URL", "")
@@ -41,29 +41,6 @@ needs_postgresql_and_redis = pytest.mark.skipif(
 )
 POLL = "30"
 DEADLINE = 0.1
-
-
-def _ddl(statement: str) -> None:
-    async def run() -> None:
-        engine = create_engine(DATABASE, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    base, name = DATABASE.rsplit("/", 1)
-    fresh = f"{name}_mp_{uuid.uuid4().hex[:8]}"
-    _ddl(f'CREATE DATABASE "{fresh}"')
-    try:
-        yield f"{base}/{fresh}"
-    finally:
-        _ddl(f'DROP DATABASE "{fresh}" WITH (FORCE)')
 
 
 def scalar(url: str, query: str) -> list[tuple[object, ...]]:
@@ -80,7 +57,7 @@ def scalar(url: str, query: str) -> list[tuple[object, ...]]:
 
 @contextmanager
 def cluster(workdir: Path, count: int, **settings: str) -> Iterator[tuple[list[LiveServer], str]]:
-    with throwaway_database() as url:
+    with throwaway_database(DATABASE, "cloudcx_mp") as url:
         common = {
             "CLOUDCX_DATABASE_URL": url,
             "CLOUDCX_REDIS_URL": REDIS,

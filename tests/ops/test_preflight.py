@@ -9,16 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, select, text
+from sqlalchemy import make_url, select
 from typer.testing import CliRunner, Result
 
 from cloudcx import migrate, server
 from cloudcx.cli import app
 from cloudcx.config import Settings
-from cloudcx.db import create_engine
 from cloudcx.ops.health import Revisions
 from cloudcx.platform import Platform
 from cloudcx.tenancy.models import Tenant, TenantDomain
+from tests.databases import throwaway_database
 from tests.live_server import free_port
 
 runner = CliRunner()
@@ -102,26 +102,13 @@ def test_wrong_postgresql_credentials(
 @pytest.fixture
 def behind_database(postgres: str) -> Iterator[str]:
     """A fresh PostgreSQL database migrated to one revision short of head."""
-    name = f"cx_ops_behind_{uuid.uuid4().hex[:8]}"
-
-    async def ddl(statement: str) -> None:
-        admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(statement))
-        await admin.dispose()
-
-    asyncio.run(ddl(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    revisions = Revisions.of_code(url)
-    [head] = revisions.heads
     from alembic.script import ScriptDirectory
 
-    previous = ScriptDirectory.from_config(migrate.alembic_config(url)).get_revision(head)
-    migrate.upgrade(url, str(previous.down_revision))
-    try:
+    with throwaway_database(postgres, "cx_ops_behind") as url:
+        [head] = Revisions.of_code(url).heads
+        previous = ScriptDirectory.from_config(migrate.alembic_config(url)).get_revision(head)
+        migrate.upgrade(url, str(previous.down_revision))
         yield url
-    finally:
-        asyncio.run(ddl(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_serve_refuses_a_schema_behind_head(

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from cloudcx.platform import Platform
+from cloudcx.security import signin
 from cloudcx.security.throttle import AccountLocked, TooManyAttempts
 from cloudcx.tenancy.service import TenantInfo
 
@@ -29,7 +30,6 @@ __all__ = ["Test", "TooManyAttempts", "guarded"]
 
 log = logging.getLogger("cloudcx.security")
 
-UNAVAILABLE_RETRY_AFTER = 5
 _CODES = "\x00one-time-code"
 
 # Does the code match? (It may also spend it: a recovery code, a time step.)
@@ -53,16 +53,7 @@ async def guarded(
     throttle = platform.throttle
     codes = login + _CODES
 
-    async def check() -> int:
-        try:
-            await throttle.check(tenant, login, ip, device)
-            return await throttle.check(tenant, codes, ip, device)
-        except (AccountLocked, TooManyAttempts):
-            raise
-        except Exception:
-            log.exception("sign-in throttle unavailable")
-            raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
-
+    check = signin.checker(throttle, tenant, (login, codes), ip, device)
     try:
         async with throttle.attempt(tenant, codes, ip, check, device):
             ok = await test()

@@ -8,6 +8,7 @@ password-change form all come through here, so they share one set of counters.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,32 @@ class Attempt:
     reason: str = ""
 
 
+def checker(
+    throttle: Throttle,
+    tenant: TenantInfo,
+    logins: tuple[str, ...],
+    ip: str,
+    device: str | None,
+) -> Callable[[], Awaitable[int]]:
+    """The check ``Throttle.attempt`` runs before an attempt: every key of
+    ``logins`` in turn, the last one's verdict. Counters unreachable (Redis
+    down) refuse the attempt rather than let guesses through unchecked."""
+
+    async def check() -> int:
+        try:
+            verdict = 0
+            for login in logins:
+                verdict = await throttle.check(tenant, login, ip, device)
+            return verdict
+        except (AccountLocked, TooManyAttempts):
+            raise
+        except Exception:
+            log.exception("sign-in throttle unavailable")
+            raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
+
+    return check
+
+
 async def authenticate(
     platform: Platform,
     session: AsyncSession,
@@ -58,17 +85,7 @@ async def authenticate(
     (``security.devices``): the address-wide limits then do not apply.
     """
     throttle = platform.throttle
-
-    async def check() -> int:
-        try:
-            return await throttle.check(tenant, login, ip, device)
-        except (AccountLocked, TooManyAttempts):
-            raise
-        except Exception:
-            # Counters unreachable (Redis down): refuse rather than guess unchecked.
-            log.exception("sign-in throttle unavailable")
-            raise TooManyAttempts(UNAVAILABLE_RETRY_AFTER, "unavailable") from None
-
+    check = checker(throttle, tenant, (login,), ip, device)
     try:
         async with throttle.attempt(tenant, login, ip, check, device):
             user = await accounts.authenticate(
