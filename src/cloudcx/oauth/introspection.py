@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cloudcx.core.responses import OrjsonResponse
+from cloudcx.core.routing import DirectRoute
 from cloudcx.deps import issuer_of, platform_of, tenant_of
 from cloudcx.oauth import clients, presented, refresh_tokens
 from cloudcx.oauth.clients import ClientInfo
@@ -19,7 +20,7 @@ from cloudcx.oauth.forms import client_credentials, read_form
 from cloudcx.oauth.models import RefreshToken
 from cloudcx.oauth.tokens import AccessToken
 
-router = APIRouter(tags=["OAuth 2.0"])
+router = APIRouter(tags=["OAuth 2.0"], route_class=DirectRoute)
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -34,9 +35,6 @@ async def introspect_endpoint(request: Request) -> Response:
     """§2.2: ``active`` is false for expired, revoked, malformed and unknown tokens
     — and here also for other tenants' tokens and for tokens issued to another
     client, so introspection cannot be used to probe tokens one does not hold.
-
-    A hot path: it takes the request alone, not FastAPI dependencies, whose
-    resolution would cost more than the check itself.
     """
     platform, tenant = platform_of(request), tenant_of(request)
     form = await read_form(request)
