@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
@@ -35,6 +36,24 @@ async def test_memory_counts_per_key() -> None:
         "RateLimit-Remaining": "0",
         "RateLimit-Reset": str(third.reset_in),
     }
+
+
+async def test_a_new_window_starts_with_the_full_count_and_its_own_reset() -> None:
+    rl = limiter(None, "2/second")
+    await rl.hit("a")
+    assert (await rl.hit("a")).allowed
+    assert not (await rl.hit("a")).allowed
+    await asyncio.sleep(1.05)  # the window's key expires
+    fresh = await rl.hit("a")
+    assert (fresh.allowed, fresh.remaining, fresh.reset_in) == (True, 1, 1)
+
+
+async def test_remembered_window_ends_stay_bounded() -> None:
+    rl = limiter(None)
+    rl.REMEMBERED_WINDOWS = 3
+    for key in "abcdefg":
+        assert (await rl.hit(key)).allowed
+    assert len(rl._window_ends) <= 3
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="CLOUDCX_TEST_REDIS_URL is not set")

@@ -43,12 +43,21 @@ class Verdict:
 
 
 class RateLimiter:
-    """A fixed window per caller key; storage failures let requests through (logged)."""
+    """A fixed window per caller key; storage failures let requests through (logged).
+
+    A hit is one storage operation (one Redis round trip): the count comes back
+    from the increment, and the window's end, fixed when the window's first hit
+    set the key's expiry, is asked for once per window and remembered.
+    """
+
+    # Remembered window ends, per key; forgotten all at once past this many.
+    REMEMBERED_WINDOWS = 10_000
 
     def __init__(self, limit: str, storage: Storage | None = None) -> None:
         self.item: RateLimitItem = parse(limit)
         self.storage = storage or MemoryStorage()
         self.strategy = FixedWindowRateLimiter(self.storage)
+        self._window_ends: dict[str, float] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, limit: str | None = None) -> RateLimiter:
@@ -66,14 +75,22 @@ class RateLimiter:
         return cls(limit or settings.api_rate_limit, storage)
 
     async def hit(self, key: str) -> Verdict:
+        item, storage_key = self.item, self.item.key_for(key)
         try:
-            allowed = await self.strategy.hit(self.item, key)
-            reset_at, remaining = await self.strategy.get_window_stats(self.item, key)
+            # FixedWindowRateLimiter.hit is this increment, compared with the limit.
+            used = await self.storage.incr(storage_key, item.get_expiry())
+            now = time.time()
+            window_end = self._window_ends.get(storage_key, 0.0)
+            if used == 1 or window_end <= now:
+                window_end = await self.storage.get_expiry(storage_key)
+                if len(self._window_ends) >= self.REMEMBERED_WINDOWS:
+                    self._window_ends.clear()
+                self._window_ends[storage_key] = window_end
         except Exception:  # the API stays up when the counter store is down
             log.exception("rate limit storage failed")
-            return Verdict(True, self.item.amount, self.item.amount, 0)
-        reset_in = max(1, math.ceil(reset_at - time.time()))
-        return Verdict(allowed, self.item.amount, remaining, reset_in)
+            return Verdict(True, item.amount, item.amount, 0)
+        reset_in = max(1, math.ceil(window_end - now))
+        return Verdict(used <= item.amount, item.amount, max(0, item.amount - used), reset_in)
 
 
 def caller_key(token: AccessToken) -> str:
