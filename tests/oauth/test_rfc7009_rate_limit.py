@@ -97,12 +97,12 @@ async def test_storage_failure_lets_revocations_through(
     """Revoking must keep working when the counter store is down (logged)."""
 
     class Broken:
-        async def hit(self, *_args: object) -> bool:
+        async def incr(self, *_args: object) -> int:
             raise ConnectionError("redis down")
 
-        async def get_window_stats(self, *_args: object) -> object:
+        async def get_expiry(self, *_args: object) -> float:
             raise ConnectionError("redis down")
 
-    small_limit.strategy = Broken()  # type: ignore[assignment]
+    small_limit.storage = Broken()  # type: ignore[assignment]
     for _ in range(LIMIT + 2):
         assert (await http.post("/oauth/revoke", data=form(client))).status_code == 200

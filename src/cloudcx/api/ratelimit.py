@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 
 from cloudcx.api.problems import Problem
 from cloudcx.config import Settings
@@ -56,7 +55,6 @@ class RateLimiter:
     def __init__(self, limit: str, storage: Storage | None = None) -> None:
         self.item: RateLimitItem = parse(limit)
         self.storage = storage or MemoryStorage()
-        self.strategy = FixedWindowRateLimiter(self.storage)
         self._window_ends: dict[str, float] = {}
 
     @classmethod
@@ -77,7 +75,7 @@ class RateLimiter:
     async def hit(self, key: str) -> Verdict:
         item, storage_key = self.item, self.item.key_for(key)
         try:
-            # FixedWindowRateLimiter.hit is this increment, compared with the limit.
+            # As limits' FixedWindowRateLimiter.hit: the increment, compared with the limit.
             used = await self.storage.incr(storage_key, item.get_expiry())
             now = time.time()
             window_end = self._window_ends.get(storage_key, 0.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
@@ -36,10 +37,20 @@ _TABLE = cast(Table, RefreshToken.__table__)
 _FIND = select(RefreshToken).where(
     RefreshToken.token_digest == bindparam("digest"), RefreshToken.tenant_id == bindparam("tenant")
 )
-_ROTATE = (
+# One statement finds the presented token and claims it for this rotation: of two
+# requests presenting it at once, the second finds it claimed (RFC 9700 §4.14.2).
+_CLAIM = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.rotated_at.is_(None))
+    .where(
+        _TABLE.c.token_digest == bindparam("digest"),
+        _TABLE.c.tenant_id == bindparam("tenant"),
+        _TABLE.c.client_pk == bindparam("client"),
+        _TABLE.c.rotated_at.is_(None),
+        _TABLE.c.revoked_at.is_(None),
+        _TABLE.c.expires_at > bindparam("now"),
+    )
     .values(rotated_at=bindparam("now"))
+    .returning(_TABLE.c.family_id, _TABLE.c.user_id, _TABLE.c.scope)
 )
 _INSERT = insert(_TABLE)
 
@@ -92,10 +103,30 @@ def is_usable(row: RefreshToken) -> bool:
     return row.rotated_at is None and row.revoked_at is None and row.expires_at > utcnow()
 
 
-async def mark_rotated(session: AsyncSession, row: RefreshToken) -> bool:
-    """Claim the token for one rotation; False if another request claimed it first."""
-    result = await session.execute(_ROTATE, {"row_id": row.id, "now": utcnow()})
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A refresh token claimed for rotation: what its successor inherits."""
+
+    family_id: uuid.UUID
+    user_id: uuid.UUID
+    scope: str
+
+
+async def claim(
+    session: AsyncSession, tenant_id: uuid.UUID, client: AnyClient, value: str
+) -> Claimed | None:
+    """Mark the presented token rotated if it is usable by ``client``; None if it is
+    not (unknown, another client's, expired, revoked, or rotated already)."""
+    if not could_be(value):
+        return None
+    params = {
+        "digest": secrets.digest(value),
+        "tenant": tenant_id,
+        "client": client.id,
+        "now": utcnow(),
+    }
+    row = (await session.execute(_CLAIM, params)).first()
+    return Claimed(row.family_id, row.user_id, row.scope) if row is not None else None
 
 
 async def revoke_family(

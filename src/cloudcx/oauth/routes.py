@@ -64,8 +64,14 @@ async def token_endpoint(request: Request) -> Response:
             # Only the writing waits at the gate: argon2 ran in validate, and the
             # signing runs after the commit.
             async with platform.writes():
-                await grant.store()
-                await session.commit()
+                try:
+                    await grant.store()
+                    await session.commit()
+                except BaseException:
+                    # A refusal undoes its writes before the next writer's turn:
+                    # on SQLite an open write transaction would hold it up.
+                    await session.rollback()
+                    raise
     body = grant.issue()
     audit_events.token_issued(platform, request, grant)
     return OrjsonResponse(body, headers=NO_STORE)

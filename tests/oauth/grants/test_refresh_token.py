@@ -135,6 +135,38 @@ async def test_expired_refresh_token_is_invalid_grant(
     await db.execute(update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     await db.commit()
     assert_oauth_error(await refresh(http, client, issued["refresh_token"]), 400, "invalid_grant")
+    # Expired is not reuse: the family (and its access token) stays as it was.
+    assert (await db.scalar(select(Revocation))) is None
+    row = await db.scalar(select(RefreshToken))
+    assert row is not None and row.rotated_at is None and row.revoked_at is None
+
+
+@pytest.mark.parametrize("scope", ["tickets:read contacts:read", "no-such-scope"])
+async def test_a_refused_refresh_leaves_the_token_usable(
+    http: httpx.AsyncClient, client: OAuthClient, issued: dict[str, Any], scope: str
+) -> None:
+    """The token is claimed before its scope is checked; the refusal undoes the claim."""
+    refused = await refresh(http, client, issued["refresh_token"], scope=scope)
+    assert_oauth_error(refused, 400, "invalid_scope")
+    again = await refresh(http, client, issued["refresh_token"])
+    assert again.status_code == 200, again.text
+
+
+async def test_a_refresh_for_a_deactivated_user_leaves_the_token_unrotated(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    client: OAuthClient,
+    admin: User,
+    issued: dict[str, Any],
+    platform: Platform,
+) -> None:
+    await db.execute(update(User).where(User.id == admin.id).values(is_active=False))
+    await db.commit()
+    platform.users.cache.invalidate((admin.tenant_id, admin.id))
+    assert_oauth_error(await refresh(http, client, issued["refresh_token"]), 400, "invalid_grant")
+    db.expire_all()
+    row = await db.scalar(select(RefreshToken))
+    assert row is not None and row.rotated_at is None
 
 
 async def test_token_of_another_client_is_invalid_grant(

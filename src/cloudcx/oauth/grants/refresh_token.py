@@ -6,7 +6,7 @@ https://datatracker.ietf.org/doc/html/rfc9700#section-4.14.2
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from cloudcx.accounts.directory import UserInfo
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
@@ -35,36 +35,52 @@ class RefreshTokenGrant:
     def __init__(self, ctx: TokenContext) -> None:
         self.ctx = ctx
         self.stored: Stored | None = None
-        self.row: RefreshToken | None = None
         self.user: UserInfo | None = None
         self.scope = ""
 
     async def validate(self) -> None:
+        """Only what needs no database: the token is looked up as it is claimed."""
+        require_grant_allowed(self.ctx.client, self.grant_type)
+        self.ctx.form.require("refresh_token")
+
+    async def store(self) -> None:
+        """Claim the presented token (one statement: it finds and rotates), check it,
+        then issue its successor. A refusal raised here rolls the claim back."""
         ctx = self.ctx
-        require_grant_allowed(ctx.client, self.grant_type)
         value = ctx.form.require("refresh_token")
+        claimed = await refresh_tokens.claim(ctx.session, ctx.tenant.id, ctx.client, value)
+        if claimed is None:
+            await self._refuse(value)
+        self.scope = self._narrowed(claimed.scope)
+        user = await ctx.platform.users.get(ctx.tenant.id, claimed.user_id, ctx.session)
+        if user is None or not user.is_active:
+            raise InvalidGrantError(INVALID_REFRESH)
+        self.scope = self._still_allowed(user)
+        self.user = user
+        await consents.touch(
+            ctx.session, ctx.tenant.id, user.id, ctx.client, ctx.platform.recent_uses
+        )
+        self.stored = await store_refresh_token(ctx, user, self.scope, claimed.family_id)
+
+    async def _refuse(self, value: str) -> NoReturn:
+        """Why the token could not be claimed; a rotated one presented again by its
+        own client means it was copied: the family is revoked."""
+        ctx = self.ctx
         row = await refresh_tokens.find(ctx.session, ctx.tenant.id, value)
         # §6: the refresh token must have been issued to the authenticated client.
         if row is None or row.client_pk != ctx.client.id or row.revoked_at is not None:
             raise InvalidGrantError(INVALID_REFRESH)
         if row.rotated_at is not None:
             await self._reused(row)
-        if not refresh_tokens.is_usable(row):
-            raise InvalidGrantError(INVALID_REFRESH)
-        self.scope = self._narrowed(row)
-        user = await ctx.platform.users.get(ctx.tenant.id, row.user_id, ctx.session)
-        if user is None or not user.is_active:
-            raise InvalidGrantError(INVALID_REFRESH)
-        self.scope = self._still_allowed(user)
-        self.row, self.user = row, user
+        raise InvalidGrantError(INVALID_REFRESH)  # expired
 
-    def _narrowed(self, row: RefreshToken) -> str:
+    def _narrowed(self, granted: str) -> str:
         """§6: the scope "MUST NOT include any scope not originally granted"."""
         asked = scope_catalog.parse(self.ctx.form.get("scope"))
         if not asked:
-            return row.scope
+            return granted
         scope_catalog.require_known(asked)
-        wider = [s for s in asked if s not in row.scope.split()]
+        wider = [s for s in asked if s not in granted.split()]
         if wider:
             raise InvalidScopeError(f"Not originally granted: {' '.join(wider)}.")
         return scope_catalog.join(asked)
@@ -77,7 +93,7 @@ class RefreshTokenGrant:
             raise InvalidGrantError("No granted scope is still allowed.")
         return scope_catalog.join(kept)
 
-    async def _reused(self, row: RefreshToken) -> None:
+    async def _reused(self, row: RefreshToken) -> NoReturn:
         ctx = self.ctx
         await refresh_tokens.revoke_family(
             ctx.session, ctx.tenant.id, row.family_id, "rotated refresh token reused"
@@ -93,18 +109,6 @@ class RefreshTokenGrant:
         )
         await ctx.session.commit()
         raise InvalidGrantError(INVALID_REFRESH)
-
-    async def store(self) -> None:
-        """Rotation claims the token first: of two requests presenting it at once,
-        one wins and the other is treated as reuse (§4.14.2)."""
-        assert self.row is not None and self.user is not None
-        ctx = self.ctx
-        if not await refresh_tokens.mark_rotated(ctx.session, self.row):
-            await self._reused(self.row)
-        await consents.touch(
-            ctx.session, ctx.tenant.id, self.user.id, ctx.client, ctx.platform.recent_uses
-        )
-        self.stored = await store_refresh_token(ctx, self.user, self.scope, self.row.family_id)
 
     def issue(self) -> dict[str, Any]:
         assert self.user is not None and self.stored is not None
