@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -128,8 +129,14 @@ def load_tickets(install: Installation) -> None:
     asyncio.run(seed_tickets.seed(url, "localhost", TICKETS, other_tenant_count=TICKETS))
 
 
-def argon2_limit() -> tuple[float, float]:
-    """(ms per verification at the configured cost, verifications/s on every core)."""
+def argon2_limit() -> tuple[float, float, float]:
+    """(ms per verification at the configured cost, verifications/s on every core
+    by that time, verifications/s measured with every core verifying at once).
+
+    The second is the limit the targets name; the third shows what the hardware
+    itself loses when the cores hash together (they share caches and memory
+    bandwidth, and each hash touches 19 MiB) before the platform adds anything.
+    """
     from cloudcx.config import Settings
     from cloudcx.core.passwords import Passwords
 
@@ -141,7 +148,20 @@ def argon2_limit() -> tuple[float, float]:
     for _ in range(n):
         passwords.verify(stored, "benchmark-password-0123")
     per = (time.perf_counter() - started) / n
-    return per * 1000, (os.cpu_count() or 1) / per
+    cores = os.cpu_count() or 1
+
+    def verify_for(seconds: float) -> int:
+        done, until = 0, time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            passwords.verify(stored, "benchmark-password-0123")
+            done += 1
+        return done
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(cores) as pool:  # argon2-cffi releases the GIL
+        total = sum(pool.map(verify_for, [3.0] * cores))
+    together = total / (time.perf_counter() - started)
+    return per * 1000, cores / per, together
 
 
 def memory_run(server: Server, minutes: float) -> report.Memory:
