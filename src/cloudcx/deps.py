@@ -47,6 +47,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for a handler that only reads (``db.create_read_sessionmaker``)."""
+    async with session_scope(platform_of(request).read_sessionmaker) as session:
+        yield session
+
+
 async def issuer(request: Request) -> str:
     return issuer_of(request)
 
@@ -54,4 +60,5 @@ async def issuer(request: Request) -> str:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 TenantDep = Annotated[TenantInfo, Depends(get_tenant)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 IssuerDep = Annotated[str, Depends(issuer)]

@@ -31,7 +31,7 @@ from cloudcx.audit.writer import AuditWriter
 from cloudcx.changes import Change
 from cloudcx.config import Settings
 from cloudcx.core.passwords import Passwords
-from cloudcx.db import WriteGate, create_engine, create_sessionmaker
+from cloudcx.db import WriteGate, create_engine, create_read_sessionmaker, create_sessionmaker
 from cloudcx.feed_redis import RedisFeed
 from cloudcx.oauth import housekeeping
 from cloudcx.oauth import keys as signing_keys
@@ -57,6 +57,8 @@ class Platform:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # For requests that only read (db.create_read_sessionmaker).
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     passwords: Passwords
     keys: KeyRing
     tenants: TenantDirectory
@@ -96,6 +98,7 @@ class Platform:
             settings=settings,
             engine=engine,
             sessionmaker=maker,
+            read_sessionmaker=create_read_sessionmaker(engine, maker),
             passwords=Passwords(
                 settings.argon2_time_cost,
                 settings.argon2_memory_kib,

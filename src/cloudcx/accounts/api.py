@@ -27,7 +27,7 @@ from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Keyset, Page, PageDep
 from cloudcx.api.problems import Conflict, NotFound, Problem
 from cloudcx.audit.service import Action, Origin
-from cloudcx.deps import PlatformDep, SessionDep, TenantDep
+from cloudcx.deps import PlatformDep, ReadSessionDep, SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
 
 router = APIRouter(prefix="/api/v1/users", tags=["Users"])
@@ -65,7 +65,7 @@ AdminDep = Annotated[User, Depends(administrator)]
 
 @router.get("", response_model=Page[UserPublic], summary="List users", responses=problems())
 async def list_users(
-    session: SessionDep,
+    session: ReadSessionDep,
     tenant: TenantDep,
     _: Read,
     params: PageDep,

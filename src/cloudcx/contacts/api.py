@@ -19,7 +19,7 @@ from cloudcx.api.problems import NotFound
 from cloudcx.contacts import service
 from cloudcx.contacts.models import Contact
 from cloudcx.contacts.schemas import ContactCreate, ContactPublic, ContactUpdate
-from cloudcx.deps import SessionDep, TenantDep
+from cloudcx.deps import ReadSessionDep, SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
 from cloudcx.tickets import listing
 from cloudcx.tickets.filters import TicketFilters
@@ -50,7 +50,7 @@ ContactDep = Annotated[Contact, Depends(load)]
     "", response_model=Page[ContactPublic], summary="List or search contacts", responses=problems()
 )
 async def list_contacts(
-    session: SessionDep,
+    session: ReadSessionDep,
     tenant: TenantDep,
     _: Read,
     params: PageDep,

@@ -16,7 +16,7 @@ from cloudcx.api.inputs import NO_NUL, AwareUtcTime
 from cloudcx.api.openapi import problems
 from cloudcx.api.pagination import Page, PageDep
 from cloudcx.api.problems import NotFound
-from cloudcx.deps import SessionDep, TenantDep
+from cloudcx.deps import ReadSessionDep, SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
 from cloudcx.tickets import listing, service
 from cloudcx.tickets.filters import TicketFilters
@@ -46,7 +46,7 @@ TicketDep = Annotated[Ticket, Depends(load)]
 
 @router.get("", response_model=Page[TicketPublic], summary="List tickets", responses=problems())
 async def list_tickets(
-    session: SessionDep,
+    session: ReadSessionDep,
     tenant: TenantDep,
     _: Read,
     params: PageDep,
