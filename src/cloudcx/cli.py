@@ -14,15 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx import demo as demo_data
 from cloudcx import migrate
+from cloudcx.accounts import security
 from cloudcx.accounts import service as accounts
-from cloudcx.accounts.models import Role
+from cloudcx.accounts.models import Role, User
 from cloudcx.accounts.service import AccountError
 from cloudcx.audit import retention
 from cloudcx.audit.service import Action, Actor, Target, record
 from cloudcx.bootstrap import bootstrap
+from cloudcx.cli_help import Cli, table
+from cloudcx.cli_input import PasswordInputError, read_password
 from cloudcx.config import Settings
-from cloudcx.oauth import clients, keys
+from cloudcx.oauth import clients, keys, revocation
 from cloudcx.oauth.clients import ClientFormError
+from cloudcx.oauth.models import OAuthClient
 from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
 from cloudcx.ops import preflight
 from cloudcx.ops.logs import LogFormat
@@ -31,18 +35,18 @@ from cloudcx.tenancy import service as tenancy
 from cloudcx.tenancy.models import Tenant
 from cloudcx.tenancy.service import DomainError
 
-app = typer.Typer(help="CloudCX customer-experience platform.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-tenant_app = typer.Typer(help="Tenants (companies) and their domains.", no_args_is_help=True)
-user_app = typer.Typer(help="Administrators and agents.", no_args_is_help=True)
-client_app = typer.Typer(help="OAuth clients.", no_args_is_help=True)
-keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+app = Cli(help="CloudCX customer-experience platform.", no_args_is_help=True)
+db_app = Cli(help="Database schema.", no_args_is_help=True)
+tenant_app = Cli(help="Tenants (companies) and their domains.", no_args_is_help=True)
+user_app = Cli(help="Administrators and agents.", no_args_is_help=True)
+client_app = Cli(help="OAuth clients.", no_args_is_help=True)
+keys_app = Cli(help="Token signing keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
-audit_app = typer.Typer(help="Security audit log.", no_args_is_help=True)
+audit_app = Cli(help="Security audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
@@ -156,11 +160,27 @@ async def _tenant(session: AsyncSession, domain: str) -> Tenant:
     return found
 
 
+TenantDomain = Annotated[str, typer.Option(metavar="DOMAIN", help="A domain of the tenant.")]
+Email = Annotated[str, typer.Option(help="The user's email.")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+
+def _password(given: str | None, *, from_stdin: bool = False, prompt: str = "Password") -> str:
+    try:
+        return read_password(given, from_stdin=from_stdin, prompt=prompt)
+    except PasswordInputError as exc:
+        raise _fail(str(exc)) from None
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Interface to listen on.")] = (
+        "127.0.0.1"
+    ),
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, metavar="N", help="Worker processes.")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     demo: Annotated[bool, typer.Option(help="Load demo data into the default tenant.")] = False,
     log_format: Annotated[
@@ -197,10 +217,17 @@ def db_upgrade() -> None:
 def tenant_create(
     name: Annotated[str, typer.Option(help="Company name.")],
     domain: Annotated[list[str], typer.Option(help="Domain serving the tenant (repeatable).")],
-    admin_email: Annotated[str, typer.Option(help="First administrator's email.")],
-    admin_password: Annotated[str, typer.Option(help="First administrator's password.")],
+    admin_email: Annotated[str, typer.Option(metavar="EMAIL", help="First administrator's email.")],
+    admin_password: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PASSWORD",
+            help="First administrator's password (asked for, unseen, when omitted).",
+        ),
+    ] = None,
 ) -> None:
     """Create a tenant with its first administrator."""
+    admin_password = _password(admin_password, prompt="Administrator's password")
 
     async def run(platform: Platform) -> str:
         async with platform.sessionmaker() as session:
@@ -234,13 +261,17 @@ def tenant_create(
 
 @user_app.command("create")
 def user_create(
-    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")],
-    email: Annotated[str, typer.Option()],
-    password: Annotated[str, typer.Option()],
+    tenant: TenantDomain,
+    email: Email,
+    password: Annotated[
+        str | None, typer.Option(help="Initial password (asked for, unseen, when omitted).")
+    ] = None,
+    password_stdin: PasswordStdin = False,
     role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.AGENT,
-    name: Annotated[str, typer.Option()] = "",
+    name: Annotated[str, typer.Option(help="Name shown in the Control Panel.")] = "",
 ) -> None:
     """Create an administrator or agent in a tenant."""
+    password = _password(password, from_stdin=password_stdin)
 
     async def run(platform: Platform) -> str:
         async with platform.sessionmaker() as session:
@@ -272,11 +303,112 @@ def user_create(
     typer.echo(f"User {user_id} ({role.value}) created.")
 
 
+@user_app.command("set-password")
+def user_set_password(
+    tenant: TenantDomain,
+    email: Email,
+    password_stdin: PasswordStdin = False,
+    must_change: Annotated[
+        bool,
+        typer.Option(
+            "--must-change", help="The user must choose a new password at their next sign-in."
+        ),
+    ] = False,
+) -> None:
+    """Set a user's password, asked for unseen (or read from standard input).
+
+    Ends the user's Control Panel sessions and revokes their access tokens, as a
+    password change does. Recovers an administrator whose first-start password
+    was missed."""
+
+    async def run(platform: Platform) -> User:
+        async with platform.sessionmaker() as session:
+            found = await _tenant(session, tenant)
+            user = await accounts.find_by_email(session, found.id, email)
+            if user is None:
+                raise _fail(f"No user with the email {email} at {tenant}.")
+            password = _password(None, from_stdin=password_stdin, prompt="New password")
+            accounts.check_password(password, user.email)
+            await security.set_password(
+                session, platform.passwords, user, password, must_change=must_change
+            )
+            await record(
+                session,
+                tenant_id=found.id,
+                action=Action.USER_PASSWORD_RESET,
+                actor=Actor.system("cli"),
+                target=Target.of_user(user),
+                details={"must_change": str(must_change).lower()},
+            )
+            await session.commit()
+        await revocation.past_the_cut()  # tokens obtained from now on stay valid
+        return user
+
+    try:
+        user = _run(run)
+    except AccountError as exc:
+        raise _fail(f"{exc} Nothing was changed.") from exc
+    typer.echo(f"Password set for {user.email}; their sessions and tokens have ended.")
+    if must_change:
+        typer.echo("They must choose a new password at their next sign-in.")
+    if not user.is_active:
+        typer.secho(
+            "The user is deactivated: reactivate them under Users to let them sign in.",
+            fg=typer.colors.YELLOW,
+        )
+
+
+@user_app.command("list")
+def user_list(tenant: TenantDomain) -> None:
+    """List the administrators and agents of a tenant."""
+
+    async def run(platform: Platform) -> list[User]:
+        async with platform.sessionmaker() as session:
+            return await accounts.list_users(session, (await _tenant(session, tenant)).id)
+
+    rows = [
+        [
+            u.email,
+            u.name,
+            u.role.value,
+            ("active" if u.is_active else "deactivated")
+            + (", must change password" if u.must_change_password else ""),
+            "on" if u.has_two_factor else "off",
+        ]
+        for u in _run(run)
+    ]
+    typer.echo(table(["EMAIL", "NAME", "ROLE", "STATUS", "TWO-FACTOR"], rows))
+
+
+@client_app.command("list")
+def client_list(tenant: TenantDomain) -> None:
+    """List the OAuth clients of a tenant with their Client IDs."""
+
+    async def run(platform: Platform) -> list[OAuthClient]:
+        async with platform.sessionmaker() as session:
+            return await clients.list_clients(session, (await _tenant(session, tenant)).id)
+
+    rows = [
+        [
+            c.client_id,
+            c.client_name,
+            c.client_type,
+            "enabled" if c.is_enabled else "disabled",
+            " ".join(c.grant_types),
+        ]
+        for c in _run(run)
+    ]
+    if not rows:
+        typer.echo(f"No OAuth clients at {tenant}.")
+        return
+    typer.echo(table(["CLIENT ID", "CLIENT NAME", "TYPE", "STATUS", "GRANT TYPES"], rows))
+
+
 @client_app.command("create")
 def client_create(
-    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")],
+    tenant: TenantDomain,
     name: Annotated[str, typer.Option(help="Client name shown to users.")],
-    description: Annotated[str, typer.Option()] = "",
+    description: Annotated[str, typer.Option(help="Shown to users beside the name.")] = "",
 ) -> None:
     """Create a public OAuth client allowed the password grant; prints its Client ID."""
 
@@ -327,11 +459,16 @@ def audit_purge() -> None:
 @app.command("cleanup")
 def cleanup(
     wait: Annotated[
-        float, typer.Option(min=0, help="Seconds to wait for a run of a server to end.")
+        float,
+        typer.Option(
+            min=0, metavar="SECONDS", help="Seconds to wait for a run of a server to end."
+        ),
     ] = 60.0,
 ) -> None:
-    """Run the background jobs now: expired codes, tokens, revocations, sessions,
-    Idempotency-Key records and audit events past retention."""
+    """Run the background jobs now.
+
+    Removes expired codes, tokens, revocations, sessions, Idempotency-Key
+    records and audit events past retention."""
 
     async def run(platform: Platform) -> dict[str, int] | None:
         try:
@@ -349,7 +486,9 @@ def cleanup(
 
 @app.command("demo")
 def load_demo(
-    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")] = "localhost",
+    tenant: Annotated[
+        str, typer.Option(metavar="DOMAIN", help="A domain of the tenant.")
+    ] = "localhost",
     password: Annotated[
         str | None, typer.Option(help="Password of the demo agents (random when omitted).")
     ] = None,
