@@ -60,7 +60,7 @@ async def test_admin_renames_a_user(
     assert agent.name == "Grace Hopper"
     [event] = await events(db, "user.renamed")
     assert event.target_id == str(agent.id) and event.actor_id == str(admin.id)
-    assert event.details == {"old": "Agent"}
+    assert event.details == {"old": "Agent", "new": "Grace Hopper"}
     # The same name again changes nothing and records nothing.
     again = await helpers.form_post(http, f"/users/{agent.id}/edit", {"name": "Grace Hopper"})
     assert again.status_code == 303

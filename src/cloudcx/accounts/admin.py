@@ -75,7 +75,9 @@ async def apply_changes(
     if name is not None:
         before_name, user.name = user.name, name.strip() or user.email.split("@", 1)[0]
         if user.name != before_name:
-            await audit(session, actor, user, Action.USER_RENAMED, origin, old=before_name)
+            await audit(
+                session, actor, user, Action.USER_RENAMED, origin, old=before_name, new=user.name
+            )
     if role is not None and role is not user.role:
         before, user.role = user.role, role
         # Tokens carry scopes granted for the old role: make the user sign in again.
