@@ -415,6 +415,20 @@ def test_set_password_fails_clearly_and_changes_nothing(
     assert _revoked_users() == set()
 
 
+def test_set_password_finds_users_of_the_named_tenant_only(started: Path) -> None:
+    _second_tenant()
+    before = _user("boss@globex.example").password_hash
+    result = runner.invoke(
+        app,
+        ["user", "set-password", "--tenant", "localhost", "--email", "boss@globex.example"],
+        input=f"{OTHER}\n{OTHER}\n",
+    )
+    assert result.exit_code == 1
+    assert "No user with the email boss@globex.example at localhost." in result.output
+    assert "New password" not in result.output  # refused before asking
+    assert _user("boss@globex.example").password_hash == before
+
+
 def test_user_create_asks_for_the_password_when_not_given(started: Path) -> None:
     create = ["user", "create", "--tenant", "localhost", "--email", "agent@example.com"]
     mismatched = runner.invoke(app, create, input=f"{GOOD}\n{OTHER}\n")
@@ -426,6 +440,11 @@ def test_user_create_asks_for_the_password_when_not_given(started: Path) -> None
     assert result.exit_code == 0, result.output
     assert "Password: " in result.output and GOOD not in result.output
     assert _verifies(_user("agent@example.com"), GOOD)
+    nowhere = runner.invoke(
+        app, ["user", "create", "--tenant", "nowhere.example", "--email", "c@x.example"]
+    )
+    assert nowhere.exit_code == 1 and "No tenant is served at nowhere.example" in nowhere.output
+    assert "Password" not in nowhere.output  # refused before asking
     piped = runner.invoke(
         app,
         ["user", "create", "--tenant", "localhost", "--email", "b@example.com", "--password-stdin"],

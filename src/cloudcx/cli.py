@@ -271,17 +271,16 @@ def user_create(
     name: Annotated[str, typer.Option(help="Name shown in the Control Panel.")] = "",
 ) -> None:
     """Create an administrator or agent in a tenant."""
-    password = _password(password, from_stdin=password_stdin)
 
     async def run(platform: Platform) -> str:
         async with platform.sessionmaker() as session:
-            found = await _tenant(session, tenant)
+            found = await _tenant(session, tenant)  # before asking for a password in vain
             user = await accounts.create_user(
                 session,
                 platform.passwords,
                 tenant_id=found.id,
                 email=email,
-                password=password,
+                password=_password(password, from_stdin=password_stdin),
                 role=role,
                 name=name,
             )
