@@ -15,6 +15,7 @@ from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests import helpers
 from tests.conftest import make_user
+from tests.oauth.flows import configure
 
 ONE_TIME = "Temporary-Reset-passw0rd-7"
 
@@ -95,9 +96,9 @@ async def test_reset_sets_a_one_time_password_and_ends_access(
     agent: User,
     oauth_client: OAuthClient,
 ) -> None:
-    token = (await helpers.password_token(http, oauth_client.client_id, agent.email))[
-        "access_token"
-    ]
+    client = await configure(db, oauth_client)  # refresh tokens too
+    issued = await helpers.password_token(http, client.client_id, agent.email)
+    token, refresh = issued["access_token"], issued["refresh_token"]
     await helpers.login(http, agent.email)
     http.cookies.clear()
     assert await sessions_of(db, agent) == 1
@@ -111,6 +112,15 @@ async def test_reset_sets_a_one_time_password_and_ends_access(
     assert await sessions_of(db, agent) == 0
     await platform.revocations.refresh()
     assert (await http.get("/api/v1/me", headers=helpers.bearer(token))).status_code == 401
+    refreshed = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh,
+            "client_id": client.client_id,
+        },
+    )
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
     [event] = await events(db, "user.password_reset")
     assert event.target_id == str(agent.id) and event.actor_id == str(admin.id)
     assert ONE_TIME not in str(event.details) and ONE_TIME not in agent.password_hash
