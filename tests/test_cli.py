@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
+import typer
 from sqlalchemy import select
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from cloudcx import migrate
 from cloudcx.accounts.models import Role, User
+from cloudcx.audit.models import AuditEvent
 from cloudcx.cli import _prepare, app
 from cloudcx.config import Settings
-from cloudcx.oauth.models import SigningKey
+from cloudcx.oauth.models import Revocation, SigningKey
 from cloudcx.platform import Platform
 
 runner = CliRunner()
@@ -285,3 +289,256 @@ def test_production_refuses_a_missing_secret(env: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("CLOUDCX_ENVIRONMENT", "production")
     with pytest.raises(ValueError, match="CLOUDCX_SECRET_KEY"):
         Settings()
+
+
+# --- passwords asked for, never shown; user set-password; user list; client list ----------
+
+OTHER = "an-Other-long-passw0rd-9"
+
+
+def _user(email: str) -> User:
+    [user] = [u for u in _users() if u.email == email]
+    return user
+
+
+def _verifies(user: User, password: str) -> bool:
+    return Platform.build(Settings()).passwords.verify(user.password_hash, password)
+
+
+def _audit_actions() -> list[tuple[str, str, str]]:
+    async def run() -> list[tuple[str, str, str]]:
+        platform = Platform.build(Settings())
+        try:
+            async with platform.sessionmaker() as session:
+                rows = await session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+                return [(e.action, e.actor_type, e.target_label) for e in rows]
+        finally:
+            await platform.engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _revoked_users() -> set[str]:
+    async def run() -> set[str]:
+        platform = Platform.build(Settings())
+        try:
+            async with platform.sessionmaker() as session:
+                rows = await session.scalars(
+                    select(Revocation.value).where(Revocation.kind == "user")
+                )
+                return set(rows)
+        finally:
+            await platform.engine.dispose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def started(env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A first start whose administrator password nobody wrote down."""
+    _prepare(Settings())
+    return env
+
+
+TENANT_CREATE = ["tenant", "create", "--name"]
+USER_CREATE = ["user", "create", "--tenant", "localhost", "--email"]
+SET_PASSWORD = ["user", "set-password", "--tenant", "localhost", "--email", "admin@example.com"]
+
+
+def test_a_missed_first_start_password_is_recovered_with_set_password(started: Path) -> None:
+    result = runner.invoke(app, SET_PASSWORD, input=f"{GOOD}\n{GOOD}\n")
+    assert result.exit_code == 0, result.output
+    assert "New password: " in result.output and "Repeat it: " in result.output
+    assert GOOD not in result.output  # typed unseen, never echoed
+    assert "Password set for admin@example.com" in result.output
+    admin = _user("admin@example.com")
+    assert _verifies(admin, GOOD) and admin.must_change_password is False
+    assert str(admin.id) in _revoked_users()  # its tokens end, as on a password change
+    assert ("user.password_reset", "system", "admin@example.com") in _audit_actions()
+
+
+def test_set_password_from_standard_input_and_must_change(started: Path) -> None:
+    result = runner.invoke(
+        app, [*SET_PASSWORD, "--password-stdin", "--must-change"], input=f"{GOOD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert GOOD not in result.output and "New password" not in result.output  # no prompt
+    assert "at their next sign-in" in result.output
+    admin = _user("admin@example.com")
+    assert _verifies(admin, GOOD) and admin.must_change_password is True
+    # Only the line break ends the password: spaces are part of it.
+    result = runner.invoke(app, [*SET_PASSWORD, "--password-stdin"], input=f" {OTHER} \r\n")
+    assert result.exit_code == 0, result.output
+    admin = _user("admin@example.com")
+    assert _verifies(admin, f" {OTHER} ") and admin.must_change_password is False
+
+
+@pytest.mark.parametrize(
+    ("args", "given", "message"),
+    [
+        (
+            ["user", "set-password", "--tenant", "localhost", "--email", "nobody@example.com"],
+            f"{GOOD}\n{GOOD}\n",
+            "No user with the email nobody@example.com at localhost.",
+        ),
+        (
+            ["user", "set-password", "--tenant", "acme.example", "--email", "admin@example.com"],
+            f"{GOOD}\n{GOOD}\n",
+            "No tenant is served at acme.example.",
+        ),
+        (SET_PASSWORD, f"{GOOD}\n{OTHER}\n", "The two passwords differ; nothing was changed."),
+        (SET_PASSWORD, "short-one\nshort-one\n", "at least 12 characters"),
+        (SET_PASSWORD, "password1234\npassword1234\n", "too common"),
+        ([*SET_PASSWORD, "--password-stdin"], "", "No password on standard input."),
+        ([*SET_PASSWORD, "--password-stdin"], "\n", "No password on standard input."),
+    ],
+    ids=[
+        "unknown-user",
+        "wrong-tenant",
+        "mismatched-confirmation",
+        "weak-password",
+        "common-password",
+        "empty-stdin",
+        "blank-line-on-stdin",
+    ],
+)
+def test_set_password_fails_clearly_and_changes_nothing(
+    started: Path, args: list[str], given: str, message: str
+) -> None:
+    before = _user("admin@example.com").password_hash
+    result = runner.invoke(app, args, input=given)
+    assert result.exit_code == 1
+    assert message in result.output
+    for line in given.splitlines():
+        assert not line or line not in result.output
+    assert _user("admin@example.com").password_hash == before
+    assert _revoked_users() == set()
+
+
+def test_set_password_finds_users_of_the_named_tenant_only(started: Path) -> None:
+    _second_tenant()
+    before = _user("boss@globex.example").password_hash
+    result = runner.invoke(
+        app,
+        ["user", "set-password", "--tenant", "localhost", "--email", "boss@globex.example"],
+        input=f"{OTHER}\n{OTHER}\n",
+    )
+    assert result.exit_code == 1
+    assert "No user with the email boss@globex.example at localhost." in result.output
+    assert "New password" not in result.output  # refused before asking
+    assert _user("boss@globex.example").password_hash == before
+
+
+def test_user_create_asks_for_the_password_when_not_given(started: Path) -> None:
+    create = ["user", "create", "--tenant", "localhost", "--email", "agent@example.com"]
+    mismatched = runner.invoke(app, create, input=f"{GOOD}\n{OTHER}\n")
+    assert mismatched.exit_code == 1 and "differ" in mismatched.output
+    assert [u.email for u in _users()] == ["admin@example.com"]
+    both = runner.invoke(app, [*create, "--password", GOOD, "--password-stdin"], input=GOOD)
+    assert both.exit_code == 1 and "not both" in both.output
+    result = runner.invoke(app, create, input=f"{GOOD}\n{GOOD}\n")
+    assert result.exit_code == 0, result.output
+    assert "Password: " in result.output and GOOD not in result.output
+    assert _verifies(_user("agent@example.com"), GOOD)
+    nowhere = runner.invoke(
+        app, ["user", "create", "--tenant", "nowhere.example", "--email", "c@x.example"]
+    )
+    assert nowhere.exit_code == 1 and "No tenant is served at nowhere.example" in nowhere.output
+    assert "Password" not in nowhere.output  # refused before asking
+    piped = runner.invoke(
+        app,
+        ["user", "create", "--tenant", "localhost", "--email", "b@example.com", "--password-stdin"],
+        input=f"{OTHER}\n",
+    )
+    assert piped.exit_code == 0, piped.output
+    assert _verifies(_user("b@example.com"), OTHER)
+
+
+def test_tenant_create_asks_for_the_administrators_password(env: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(
+        app,
+        [*TENANT_CREATE, "Acme", "--domain", "acme.localhost", "--admin-email", "a@acme.example"],
+        input=f"{GOOD}\n{GOOD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Administrator's password: " in result.output and GOOD not in result.output
+    assert _verifies(_user("a@acme.example"), GOOD)
+
+
+def _second_tenant() -> None:
+    admin = ["--admin-email", "boss@globex.example", "--admin-password", GOOD]
+    result = runner.invoke(app, [*TENANT_CREATE, "Globex", "--domain", "globex.localhost", *admin])
+    assert result.exit_code == 0, result.output
+
+
+def test_user_list_shows_one_tenant(started: Path) -> None:
+    _second_tenant()
+    runner.invoke(
+        app,
+        [*USER_CREATE, "agent@example.com", "--name", "Grace Hopper", "--password-stdin"],
+        input=f"{GOOD}\n",
+    )
+    runner.invoke(app, [*SET_PASSWORD, "--password-stdin", "--must-change"], input=f"{OTHER}\n")
+    result = runner.invoke(app, ["user", "list", "--tenant", "127.0.0.1"])
+    assert result.exit_code == 0, result.output
+    header, *lines = result.output.splitlines()
+    assert header.split() == ["EMAIL", "NAME", "ROLE", "STATUS", "TWO-FACTOR"]
+    assert [line.split()[0] for line in lines] == ["admin@example.com", "agent@example.com"]
+    columns = [re.split(r"\s{2,}", line) for line in lines]
+    assert columns[1][1:] == ["Grace Hopper", "agent", "active", "off"]
+    assert columns[0][2:] == ["admin", "active, must change password", "off"]
+    assert "boss@globex.example" not in result.output
+    unknown = runner.invoke(app, ["user", "list", "--tenant", "nowhere.example"])
+    assert unknown.exit_code == 1 and "No tenant is served at nowhere.example" in unknown.output
+
+
+def test_client_list_shows_one_tenant(started: Path) -> None:
+    _second_tenant()
+    empty = runner.invoke(app, ["client", "list", "--tenant", "localhost"])
+    assert empty.exit_code == 0 and "No OAuth clients at localhost." in empty.output
+    ours = runner.invoke(app, ["client", "create", "--tenant", "localhost", "--name", "Zapier"])
+    theirs = runner.invoke(
+        app, ["client", "create", "--tenant", "globex.localhost", "--name", "Globex app"]
+    )
+    result = runner.invoke(app, ["client", "list", "--tenant", "localhost"])
+    assert result.exit_code == 0, result.output
+    header, line = (re.split(r"\s{2,}", row) for row in result.output.splitlines())
+    assert header == ["CLIENT ID", "CLIENT NAME", "TYPE", "STATUS", "GRANT TYPES"]
+    assert line[:4] == [ours.output.strip(), "Zapier", "public", "enabled"]
+    assert theirs.output.strip() not in result.output
+    unknown = runner.invoke(app, ["client", "list", "--tenant", "nowhere.example"])
+    assert unknown.exit_code == 1 and "No tenant is served at nowhere.example" in unknown.output
+
+
+def _every_command(group: TyperGroup, path: list[str]) -> list[list[str]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, TyperGroup):
+            found += _every_command(command, [*path, name])
+        else:
+            found.append([*path, name])
+    return found
+
+
+TYPE_LABEL = re.compile(r"<(?:str|bool|int|float|list\[[^\]]*\]|[a-z ]+ range)>")
+
+
+def test_help_shows_no_type_labels(env: Path) -> None:
+    commands = _every_command(typer.main.get_group(app), [])
+    assert ["user", "set-password"] in commands and ["client", "list"] in commands
+    for path in commands:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (path, result.output)
+        assert not TYPE_LABEL.search(result.output), (path, result.output)
+    serve = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"}).output
+    assert re.search(r"--workers\s+N \[x>=1\]", serve)
+    assert re.search(r"--log-format\s+json\|text", serve)
+    assert re.search(r"--reload\s+--no-reload\s+Restart", serve)  # a flag: no placeholder
+    create = runner.invoke(app, ["tenant", "create", "--help"], env={"COLUMNS": "200"}).output
+    assert re.search(r"--domain\s+DOMAIN\s+Domain serving", create)
+    user = runner.invoke(app, ["user", "create", "--help"], env={"COLUMNS": "200"}).output
+    assert re.search(r"--role\s+admin\|agent", user)
+    assert re.search(r"--password-stdin\s+Read the password", user)
+    missing = runner.invoke(app, ["user", "list"])
+    assert missing.exit_code == 2 and "Missing option '--tenant'" in missing.output

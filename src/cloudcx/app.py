@@ -27,6 +27,7 @@ from cloudcx.console import account as console_account
 from cloudcx.console import auth as console_auth
 from cloudcx.console import (
     connected_apps,
+    new_password,
     oauth_client_edit,
     signing_keys,
     two_factor_account,
@@ -37,9 +38,10 @@ from cloudcx.console import errors as console_errors
 from cloudcx.console import oauth_clients as console_oauth_clients
 from cloudcx.console import tickets as console_tickets
 from cloudcx.console import two_factor as console_two_factor
+from cloudcx.console import user_edit as console_user_edit
 from cloudcx.console import users as console_users
 from cloudcx.console.records import RecordNotFound
-from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired
+from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired, PasswordChangeRequired
 from cloudcx.contacts import api as contacts_api
 from cloudcx.core.headers import SecurityHeadersMiddleware
 from cloudcx.core.responses import OrjsonResponse
@@ -70,6 +72,7 @@ ROUTERS = (
     docs.router,
     console_auth.router,
     console_two_factor.router,
+    new_password.router,
     two_factor_account.router,
     two_factor_admin.router,
     console_oauth_clients.router,
@@ -82,6 +85,7 @@ ROUTERS = (
     console_tickets.router,
     console_contacts.router,
     console_users.router,
+    console_user_edit.router,
     console_api_keys.router,
 )
 
@@ -134,6 +138,7 @@ def _add_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(LoginRequired, console_errors.login_required)
+    app.add_exception_handler(PasswordChangeRequired, console_errors.password_change_required)
     app.add_exception_handler(Forbidden, console_errors.forbidden)
     app.add_exception_handler(CsrfFailed, console_errors.csrf_failed)
     app.add_exception_handler(console_oauth_clients.ClientNotFound, console_errors.not_found)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx import demo as demo_data
 from cloudcx import migrate
@@ -20,54 +19,34 @@ from cloudcx.accounts.service import AccountError
 from cloudcx.audit import retention
 from cloudcx.audit.service import Action, Actor, Target, record
 from cloudcx.bootstrap import bootstrap
+from cloudcx.cli_accounts import client_app, user_app
+from cloudcx.cli_common import ask_password, fail, find_tenant, on_platform
+from cloudcx.cli_help import Cli
 from cloudcx.config import Settings
-from cloudcx.oauth import clients, keys
-from cloudcx.oauth.clients import ClientFormError
+from cloudcx.oauth import keys
 from cloudcx.oauth.tokens import MAX_ACCESS_TOKEN_TTL
 from cloudcx.ops import preflight
 from cloudcx.ops.logs import LogFormat
 from cloudcx.platform import Platform
 from cloudcx.tenancy import service as tenancy
-from cloudcx.tenancy.models import Tenant
 from cloudcx.tenancy.service import DomainError
 
-app = typer.Typer(help="CloudCX customer-experience platform.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-tenant_app = typer.Typer(help="Tenants (companies) and their domains.", no_args_is_help=True)
-user_app = typer.Typer(help="Administrators and agents.", no_args_is_help=True)
-client_app = typer.Typer(help="OAuth clients.", no_args_is_help=True)
-keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+app = Cli(help="CloudCX customer-experience platform.", no_args_is_help=True)
+db_app = Cli(help="Database schema.", no_args_is_help=True)
+tenant_app = Cli(help="Tenants (companies) and their domains.", no_args_is_help=True)
+keys_app = Cli(help="Token signing keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
-audit_app = typer.Typer(help="Security audit log.", no_args_is_help=True)
+audit_app = Cli(help="Security audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-
-T = TypeVar("T")
 
 
 class LogFormatChoice(StrEnum):
     json = "json"
     text = "text"
-
-
-def _run(fn: Callable[[Platform], Awaitable[T]]) -> T:
-    async def main() -> T:
-        platform = Platform.build(Settings())
-        try:
-            return await fn(platform)
-        finally:
-            await platform.publish_pending()  # the command's changes, to every server
-            await platform.engine.dispose()
-
-    return asyncio.run(main())
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
 
 
 @contextmanager
@@ -77,12 +56,12 @@ def _explained(settings: Settings) -> Iterator[None]:
     try:
         yield
     except preflight.OperatorError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except (DBAPIError, OSError) as exc:
         message = preflight.explain_database(exc, settings.db_url)
         if message is None:
             raise
-        raise _fail(message) from None
+        raise fail(message) from None
 
 
 def _probe(settings: Settings) -> None:
@@ -111,9 +90,9 @@ def _migrate_or_refuse(settings: Settings) -> None:
             missing = asyncio.run(migrate.pending(settings.db_url))
         except (DBAPIError, OSError) as exc:
             message = preflight.explain_database(exc, settings.db_url)
-            raise _fail(message or f"Cannot reach the database: {type(exc).__name__}.") from None
+            raise fail(message or f"Cannot reach the database: {type(exc).__name__}.") from None
         if missing:
-            raise _fail(
+            raise fail(
                 f"The database schema is not up to date ({len(missing)} pending migration(s)). "
                 "Run `cloudcx db upgrade` first."
             )
@@ -121,7 +100,7 @@ def _migrate_or_refuse(settings: Settings) -> None:
 
 def _bootstrap() -> None:
     try:
-        result = _run(bootstrap)
+        result = on_platform(bootstrap)
     except IntegrityError:  # another instance bootstrapped at the same moment
         return
     if result.created:
@@ -139,7 +118,7 @@ def _warn_unmatched_domains() -> None:
     async def run(platform: Platform) -> list[str]:
         return await preflight.unmatched_domains(platform.sessionmaker)
 
-    for domain in _run(run):
+    for domain in on_platform(run):
         typer.secho(
             f"Warning: tenant domain {domain!r} matches no request (requests are matched on "
             "the host alone, lower case, without port or trailing dot).",
@@ -148,19 +127,13 @@ def _warn_unmatched_domains() -> None:
         )
 
 
-async def _tenant(session: AsyncSession, domain: str) -> Tenant:
-    """The tenant served at ``domain``, or a clear failure for the shell."""
-    found = await tenancy.find_by_domain(session, domain)
-    if found is None:
-        raise _fail(f"No tenant is served at {domain}.")
-    return found
-
-
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Interface to listen on.")] = (
+        "127.0.0.1"
+    ),
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, metavar="N", help="Worker processes.")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     demo: Annotated[bool, typer.Option(help="Load demo data into the default tenant.")] = False,
     log_format: Annotated[
@@ -197,10 +170,17 @@ def db_upgrade() -> None:
 def tenant_create(
     name: Annotated[str, typer.Option(help="Company name.")],
     domain: Annotated[list[str], typer.Option(help="Domain serving the tenant (repeatable).")],
-    admin_email: Annotated[str, typer.Option(help="First administrator's email.")],
-    admin_password: Annotated[str, typer.Option(help="First administrator's password.")],
+    admin_email: Annotated[str, typer.Option(metavar="EMAIL", help="First administrator's email.")],
+    admin_password: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PASSWORD",
+            help="First administrator's password (asked for, unseen, when omitted).",
+        ),
+    ] = None,
 ) -> None:
     """Create a tenant with its first administrator."""
+    admin_password = ask_password(admin_password, prompt="Administrator's password")
 
     async def run(platform: Platform) -> str:
         async with platform.sessionmaker() as session:
@@ -225,74 +205,11 @@ def tenant_create(
             return str(tenant.id)
 
     try:
-        tenant_id = _run(run)
+        tenant_id = on_platform(run)
     except (DomainError, AccountError) as exc:
         hints = [h for h in map(preflight.domain_hint, domain) if h]
-        raise _fail(f"{exc} ({hints[0]})" if hints else str(exc)) from exc
+        raise fail(f"{exc} ({hints[0]})" if hints else str(exc)) from exc
     typer.echo(f"Tenant {tenant_id} created for {', '.join(domain)}.")
-
-
-@user_app.command("create")
-def user_create(
-    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")],
-    email: Annotated[str, typer.Option()],
-    password: Annotated[str, typer.Option()],
-    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.AGENT,
-    name: Annotated[str, typer.Option()] = "",
-) -> None:
-    """Create an administrator or agent in a tenant."""
-
-    async def run(platform: Platform) -> str:
-        async with platform.sessionmaker() as session:
-            found = await _tenant(session, tenant)
-            user = await accounts.create_user(
-                session,
-                platform.passwords,
-                tenant_id=found.id,
-                email=email,
-                password=password,
-                role=role,
-                name=name,
-            )
-            await record(
-                session,
-                tenant_id=found.id,
-                action=Action.USER_CREATED,
-                actor=Actor.system("cli"),
-                target=Target.of_user(user),
-                details={"role": role.value},
-            )
-            await session.commit()
-            return str(user.id)
-
-    try:
-        user_id = _run(run)
-    except (DomainError, AccountError) as exc:
-        raise _fail(str(exc)) from exc
-    typer.echo(f"User {user_id} ({role.value}) created.")
-
-
-@client_app.command("create")
-def client_create(
-    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")],
-    name: Annotated[str, typer.Option(help="Client name shown to users.")],
-    description: Annotated[str, typer.Option()] = "",
-) -> None:
-    """Create a public OAuth client allowed the password grant; prints its Client ID."""
-
-    async def run(platform: Platform) -> str:
-        async with platform.sessionmaker() as session:
-            found = await _tenant(session, tenant)
-            client = await clients.create_client(
-                session, tenant_id=found.id, client_name=name, description=description
-            )
-            await session.commit()
-            return client.client_id
-
-    try:
-        typer.echo(_run(run))
-    except (DomainError, ClientFormError) as exc:
-        raise _fail(str(exc)) from exc
 
 
 @keys_app.command("rotate")
@@ -311,7 +228,7 @@ def keys_rotate() -> None:
             await session.commit()
             return key.kid
 
-    typer.echo(f"New signing key {_run(run)} is active.")
+    typer.echo(f"New signing key {on_platform(run)} is active.")
 
 
 @audit_app.command("purge")
@@ -321,17 +238,22 @@ def audit_purge() -> None:
     async def run(platform: Platform) -> int:
         return await retention.purge(platform.sessionmaker, platform.settings.audit_retention_days)
 
-    typer.echo(f"Deleted {_run(run)} audit events.")
+    typer.echo(f"Deleted {on_platform(run)} audit events.")
 
 
 @app.command("cleanup")
 def cleanup(
     wait: Annotated[
-        float, typer.Option(min=0, help="Seconds to wait for a run of a server to end.")
+        float,
+        typer.Option(
+            min=0, metavar="SECONDS", help="Seconds to wait for a run of a server to end."
+        ),
     ] = 60.0,
 ) -> None:
-    """Run the background jobs now: expired codes, tokens, revocations, sessions,
-    Idempotency-Key records and audit events past retention."""
+    """Run the background jobs now.
+
+    Removes expired codes, tokens, revocations, sessions, Idempotency-Key
+    records and audit events past retention."""
 
     async def run(platform: Platform) -> dict[str, int] | None:
         try:
@@ -339,9 +261,9 @@ def cleanup(
         finally:
             await platform.jobs.close()
 
-    removed = _run(run)
+    removed = on_platform(run)
     if removed is None:
-        raise _fail(f"Another process is still running the background jobs after {wait:g} s.")
+        raise fail(f"Another process is still running the background jobs after {wait:g} s.")
     for name, count in removed.items():
         typer.echo(f"{name}: {count} removed")
     typer.echo(f"Removed {sum(removed.values())} rows in all.")
@@ -349,7 +271,9 @@ def cleanup(
 
 @app.command("demo")
 def load_demo(
-    tenant: Annotated[str, typer.Option(help="A domain of the tenant.")] = "localhost",
+    tenant: Annotated[
+        str, typer.Option(metavar="DOMAIN", help="A domain of the tenant.")
+    ] = "localhost",
     password: Annotated[
         str | None, typer.Option(help="Password of the demo agents (random when omitted).")
     ] = None,
@@ -358,13 +282,13 @@ def load_demo(
 
     async def run(platform: Platform) -> demo_data.DemoResult:
         async with platform.sessionmaker() as session:
-            found = await _tenant(session, tenant)
+            found = await find_tenant(session, tenant)
         return await demo_data.load(platform, found.id, password)
 
     try:
-        result = _run(run)
+        result = on_platform(run)
     except (DomainError, AccountError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if not result.loaded:
         typer.echo("The tenant already has contacts; demo data not loaded again.")
         return

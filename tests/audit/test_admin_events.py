@@ -48,6 +48,23 @@ async def test_user_created_role_changed_and_deactivated_through_the_api(
         assert PASSWORD not in str(event.details)
 
 
+async def test_renaming_and_reactivating_through_the_api_are_audited(
+    http: httpx.AsyncClient, db: AsyncSession, agent: User, admin_headers: Headers
+) -> None:
+    url = f"/api/v1/users/{agent.id}"
+    assert (await http.patch(url, headers=admin_headers, json={"name": "Grace"})).is_success
+    assert (await http.patch(url, headers=admin_headers, json={"name": "Grace"})).is_success
+    assert (await http.patch(url, headers=admin_headers, json={"is_active": False})).is_success
+    assert (await http.patch(url, headers=admin_headers, json={"is_active": True})).is_success
+    assert (await http.patch(url, headers=admin_headers, json={"is_active": True})).is_success
+    # The same name or state again records nothing.
+    assert await actions(db) == [
+        ("user.renamed", agent.email, "{'old': 'Agent', 'new': 'Grace'}"),
+        ("user.deactivated", agent.email, "{}"),
+        ("user.reactivated", agent.email, "{}"),
+    ]
+
+
 async def test_user_administration_in_the_control_panel(
     http: httpx.AsyncClient, db: AsyncSession, admin: User, agent: User
 ) -> None:

@@ -38,6 +38,9 @@ class User(IdMixin, TimestampMixin, Base):
         Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Set when an administrator chose the password (accounts.admin.reset_password):
+    # the user must replace it at their next sign-in before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Two-factor sign-in (accounts/two_factor.py). Kept on the user row so every place
     # that loads the user (sign-in, the password grant) has it without another query.

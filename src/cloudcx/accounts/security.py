@@ -35,6 +35,25 @@ async def end_access(session: AsyncSession, user: User, *, keep_session: str | N
     await consents.forget_user_tokens(session, user.tenant_id, user.id)
 
 
+async def set_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    user: User,
+    new_password: str,
+    *,
+    must_change: bool,
+    keep_session: str | None = None,
+) -> None:
+    """Set a password (already checked against the policy) and end access elsewhere.
+
+    ``must_change`` marks a password someone else chose (an administrator's
+    reset): the user replaces it at their next sign-in. The caller commits.
+    """
+    user.password_hash = await passwords.hash_async(new_password)
+    user.must_change_password = must_change
+    await end_access(session, user, keep_session=keep_session)
+
+
 async def change_password(
     session: AsyncSession,
     passwords: Passwords,
@@ -43,6 +62,7 @@ async def change_password(
     *,
     keep_session: str | None,
 ) -> None:
-    """Set a new password (already checked against the policy); end access elsewhere."""
-    user.password_hash = await passwords.hash_async(new_password)
-    await end_access(session, user, keep_session=keep_session)
+    """The user's own new password: any one-time password is spent."""
+    await set_password(
+        session, passwords, user, new_password, must_change=False, keep_session=keep_session
+    )

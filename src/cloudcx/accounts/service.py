@@ -58,6 +58,14 @@ async def get_user(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UU
     return await session.scalar(select(User).where(User.tenant_id == tenant_id, User.id == user_id))
 
 
+async def list_users(session: AsyncSession, tenant_id: uuid.UUID) -> list[User]:
+    """Every user of the tenant, oldest first."""
+    rows = await session.scalars(
+        select(User).where(User.tenant_id == tenant_id).order_by(User.created_at, User.id)
+    )
+    return list(rows)
+
+
 async def create_user(
     session: AsyncSession,
     passwords: Passwords,

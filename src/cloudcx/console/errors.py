@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from cloudcx.console.web import login_url, templates
+from cloudcx.console.web import login_url, new_password_url, templates
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
@@ -19,6 +19,10 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
 
 async def login_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(login_url(request), status_code=303)
+
+
+async def password_change_required(request: Request, exc: Exception) -> Response:
+    return RedirectResponse(new_password_url(request), status_code=303)
 
 
 async def forbidden(request: Request, exc: Exception) -> Response:

@@ -35,6 +35,10 @@ class LoginRequired(Exception):
     """Raised for anonymous visitors of a page that needs a user."""
 
 
+class PasswordChangeRequired(Exception):
+    """The signed-in user holds a one-time password: they choose their own first."""
+
+
 class Forbidden(Exception):
     """Raised when the signed-in user lacks the role a page needs (403 page)."""
 
@@ -67,8 +71,16 @@ class Console:
             raise CsrfFailed
 
     def require_user(self) -> User:
+        """The signed-in user, who may use the Control Panel.
+
+        A user whose password an administrator set (``must_change_password``)
+        is sent to choose a new one by every page, the consent page included,
+        until they have: the one-time password opens nothing else.
+        """
         if self.user is None:
             raise LoginRequired
+        if self.user.must_change_password:
+            raise PasswordChangeRequired
         return self.user
 
     def require_admin(self) -> User:
@@ -151,6 +163,20 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def login_url(request: Request) -> str:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return "/login?next=" + quote(target, safe="")
+    return "/login?next=" + quote(_here(request), safe="")
+
+
+NEW_PASSWORD_PATH = "/login/new-password"
+
+
+def new_password_url(request: Request) -> str:
+    """The forced password change, then back to the page asked for (a form's
+    target cannot be returned to: a POST goes home afterwards)."""
+    if request.method != "GET" or request.url.path == NEW_PASSWORD_PATH:
+        return NEW_PASSWORD_PATH
+    return f"{NEW_PASSWORD_PATH}?next=" + quote(_here(request), safe="")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import Role, User
 from cloudcx.config import Settings
-from cloudcx.oauth.grants.password import BAD_CREDENTIALS
+from cloudcx.oauth.grants.password import BAD_CREDENTIALS, CHANGE_PASSWORD_FIRST
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
@@ -77,6 +77,29 @@ async def test_inactive_user_gets_the_same_invalid_grant(
     response = await http.post("/oauth/token", data=form(oauth_client))
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_grant", "error_description": BAD_CREDENTIALS}
+
+
+@pytest.mark.parametrize(
+    ("password", "description"),
+    [(PASSWORD, CHANGE_PASSWORD_FIRST), ("wrong-password-123", BAD_CREDENTIALS)],
+    ids=["one-time-password-is-invalid-grant", "wrong-password-learns-nothing"],
+)
+async def test_a_password_to_change_gets_no_token(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    oauth_client: OAuthClient,
+    admin: User,
+    password: str,
+    description: str,
+) -> None:
+    """A password an administrator set opens only the Control Panel page that
+    replaces it (``accounts.admin.reset_password``); RFC 6749 §5.2 invalid_grant."""
+    await db.execute(update(User).where(User.id == admin.id).values(must_change_password=True))
+    await db.commit()
+    response = await http.post("/oauth/token", data=form(oauth_client, password=password))
+    assert response.status_code == 400
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json() == {"error": "invalid_grant", "error_description": description}
 
 
 async def test_user_of_another_tenant_is_unknown_here(

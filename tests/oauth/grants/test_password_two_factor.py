@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
+from cloudcx.oauth.grants.password import CHANGE_PASSWORD_FIRST
 from cloudcx.oauth.grants.second_factor import CODE_REQUIRED, SET_UP_FIRST, WRONG_CODE
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.tenancy.models import Tenant
@@ -75,6 +76,20 @@ async def test_the_code_is_asked_only_after_the_right_password(
     )
     assert response.status_code == 400
     assert response.json()["error_description"] != CODE_REQUIRED
+
+
+async def test_a_password_to_change_is_told_only_after_the_code(
+    http: httpx.AsyncClient, db: AsyncSession, agent: User, oauth_client: OAuthClient, secret: str
+) -> None:
+    await db.execute(update(User).where(User.id == agent.id).values(must_change_password=True))
+    await db.commit()
+    without = await http.post("/oauth/token", data=token_form(oauth_client, agent))
+    assert without.json()["error_description"] == CODE_REQUIRED
+    coded = await http.post(
+        "/oauth/token", data=token_form(oauth_client, agent, totp=tf.code(secret, steps_ahead=1))
+    )
+    assert coded.status_code == 400
+    assert coded.json() == {"error": "invalid_grant", "error_description": CHANGE_PASSWORD_FIRST}
 
 
 async def test_wrong_codes_are_throttled(

@@ -23,6 +23,12 @@ from cloudcx.security import signin
 # One text for unknown email, wrong password and inactive user: the response
 # must not reveal which accounts exist.
 BAD_CREDENTIALS = "The email/username or password is incorrect."
+# Said only after the password (and any second factor) was right, so it reveals
+# nothing to someone guessing.
+CHANGE_PASSWORD_FIRST = (
+    "The password of this account was set by an administrator and must be changed "
+    "first: sign in to the Control Panel to choose a new one."
+)
 
 
 class PasswordGrant:
@@ -70,6 +76,9 @@ class PasswordGrant:
         if attempt.user is None:
             raise InvalidGrantError(BAD_CREDENTIALS, debug=attempt.reason)
         await check_second_factor(ctx, attempt.user)
+        if attempt.user.must_change_password:
+            # A one-time password opens nothing but the page that replaces it.
+            raise InvalidGrantError(CHANGE_PASSWORD_FIRST, debug="password_change_required")
         self.user = attempt.user
         self.scope = user_rights(asked, attempt.user)
 
