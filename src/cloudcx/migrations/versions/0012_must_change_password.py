@@ -5,7 +5,7 @@ the flag makes the Control Panel ask for a new one right after sign-in and the
 password grant refuse the account until it is changed. Existing users are not
 affected (false).
 
-Revision ID: jd01
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-04 19:30:00
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "jd01"
+revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
