@@ -5,13 +5,23 @@ vendored under ``static/swagger-ui`` instead of loaded from a CDN. The
 **Authorize** dialog runs the password flow against ``/oauth/token``; Swagger
 UI sends the Client ID in an HTTP Basic header with an empty secret (or in
 the body), both of which the token endpoint accepts for a public client.
+
+Beside it, the Postman collection and environment (``api.postman``), made
+from the same OpenAPI document with this tenant's URL filled in, at stable
+addresses that Postman's Import > Link can read.
 """
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+
+from cloudcx.api import postman
+from cloudcx.deps import IssuerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,3 +46,31 @@ async def swagger_ui(request: Request) -> HTMLResponse:
 @router.get(REDIRECT)
 async def swagger_ui_redirect() -> HTMLResponse:
     return get_swagger_ui_oauth2_redirect_html()
+
+
+# Postman fetches the document on Import > Link; browsers and proxies may keep
+# it a few minutes and then revalidate it by its ETag (RFC 9111 §4.3).
+POSTMAN_CACHE = "public, max-age=300"
+
+
+def _download(request: Request, document: dict[str, Any], filename: str) -> Response:
+    body = postman.dumps(document)
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": tag, "Cache-Control": POSTMAN_CACHE}
+    if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get(postman.COLLECTION_PATH)
+async def postman_collection(request: Request, issuer: IssuerDep) -> Response:
+    """The API as a Postman collection, with this tenant's URL as ``base_url``."""
+    document = postman.collection(request.app.openapi(), issuer)
+    return _download(request, document, postman.COLLECTION_FILE)
+
+
+@router.get(postman.ENVIRONMENT_PATH)
+async def postman_environment(request: Request, issuer: IssuerDep) -> Response:
+    """The environment to import with it: ``base_url`` filled in, four values to set."""
+    return _download(request, postman.environment(issuer), postman.ENVIRONMENT_FILE)
