@@ -10,6 +10,7 @@ import copy
 import json
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -421,3 +422,17 @@ async def test_linked_from_the_docs_and_not_an_operation(openapi: dict[str, Any]
     assert f"]({postman.ENVIRONMENT_PATH})" in description
     assert postman.COLLECTION_PATH not in openapi["paths"]
     assert postman.ENVIRONMENT_PATH not in openapi["paths"]
+
+
+def test_the_readme_says_import_set_four_variables_send() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Run in Postman", 1)[1].split("\n## ", 1)[0]
+    assert f"http://127.0.0.1:8000{postman.COLLECTION_PATH}" in section
+    assert f"http://127.0.0.1:8000{postman.ENVIRONMENT_PATH}" in section
+    four = re.search(r"set four variables: (.*?)\n3\.", section, re.S)
+    assert four, "step 2 names the four variables"
+    assert re.findall(r"`(\w+)`", four.group(1)) == ["base_url", "email", "password", "client_id"]
+    assert "**Send**" in section
+    for optional in ("redirect_uri", "confidential_client_id", "confidential_client_secret"):
+        assert f"`{optional}`" in section
+    assert ".venv/bin/cloudcx postman export --domain cx.acme.example" in section
