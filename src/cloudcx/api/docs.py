@@ -14,9 +14,9 @@ addresses that Postman's Import > Link can read.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from functools import lru_cache
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, Response
 
@@ -53,9 +53,20 @@ async def swagger_ui_redirect() -> HTMLResponse:
 POSTMAN_CACHE = "public, max-age=300"
 
 
-def _download(request: Request, document: dict[str, Any], filename: str) -> Response:
+@lru_cache(maxsize=32)
+def _rendered(app: FastAPI, kind: str, base_url: str) -> tuple[bytes, str]:
+    """A document and its ETag, made once per base URL: the OpenAPI document does
+    not change while the process runs, and making the collection takes milliseconds."""
+    if kind == "collection":
+        document = postman.collection(app.openapi(), base_url)
+    else:
+        document = postman.environment(base_url)
     body = postman.dumps(document)
-    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _download(request: Request, kind: str, base_url: str, filename: str) -> Response:
+    body, tag = _rendered(request.app, kind, base_url)
     headers = {"ETag": tag, "Cache-Control": POSTMAN_CACHE}
     if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
@@ -66,11 +77,10 @@ def _download(request: Request, document: dict[str, Any], filename: str) -> Resp
 @router.get(postman.COLLECTION_PATH)
 async def postman_collection(request: Request, issuer: IssuerDep) -> Response:
     """The API as a Postman collection, with this tenant's URL as ``base_url``."""
-    document = postman.collection(request.app.openapi(), issuer)
-    return _download(request, document, postman.COLLECTION_FILE)
+    return _download(request, "collection", issuer, postman.COLLECTION_FILE)
 
 
 @router.get(postman.ENVIRONMENT_PATH)
 async def postman_environment(request: Request, issuer: IssuerDep) -> Response:
     """The environment to import with it: ``base_url`` filled in, four values to set."""
-    return _download(request, postman.environment(issuer), postman.ENVIRONMENT_FILE)
+    return _download(request, "environment", issuer, postman.ENVIRONMENT_FILE)
