@@ -23,8 +23,8 @@ def oauth_folder() -> Item:
         "name": OAUTH_TAG,
         "description": "Getting access tokens (RFC 6749): the guide's password grant.",
         "item": [
-            _tokenrequest("Get an access token (the guide: email)", "email"),
-            _tokenrequest("Get an access token (username)", "username"),
+            _token_request("Get an access token (the guide: email)", "email"),
+            _token_request("Get an access token (username)", "username"),
             request(
                 "Authorization server metadata (RFC 8414)",
                 "get",
@@ -48,7 +48,7 @@ def oauth_folder() -> Item:
                     js.BEARER_REFUSAL, title="401 without a token", status=401, error=None
                 ),
             ),
-            _tokenrequest(
+            _token_request(
                 f"A token with the {NARROW_SCOPE} scope only",
                 "email",
                 variable="narrow_access_token",
@@ -89,7 +89,7 @@ def oauth_folder() -> Item:
     }
 
 
-def _tokenrequest(
+def _token_request(
     name: str,
     login: str,
     variable: str = "access_token",
