@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from cloudcx.api import postman
 from cloudcx.api.docs import POSTMAN_CACHE
+from cloudcx.api.postman import scripts as js
 
 BASE = "https://cx.acme.example"
 ENVIRONMENT_KEYS = {k for k, _ in postman.ENVIRONMENT}
@@ -436,3 +437,15 @@ def test_the_readme_says_import_set_four_variables_send() -> None:
     for optional in ("redirect_uri", "confidential_client_id", "confidential_client_secret"):
         assert f"`{optional}`" in section
     assert ".venv/bin/cloudcx postman export --domain cx.acme.example" in section
+
+
+def test_scripts_get_values_as_literals_and_leave_out_unset_lines() -> None:
+    lines = js.render(
+        js.STATUS, title='a "quoted" title', status=201, media=None, variable="ticket_id"
+    )
+    assert lines[0] == 'pm.test("a \\"quoted\\" title", function () {'
+    assert "    pm.response.to.have.status(201);" in lines
+    assert not any("Content-Type" in line for line in lines)
+    assert '    pm.collectionVariables.set("ticket_id", pm.response.json().id);' in lines
+    with pytest.raises(KeyError):
+        js.render(js.STATUS, title="no status")

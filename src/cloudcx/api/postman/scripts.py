@@ -9,6 +9,7 @@ belongs to Postman's own ``{{$guid}}``).
 from __future__ import annotations
 
 import json
+import re
 from string import Template
 
 # Collection level, before every request: any request under /api/ can be sent
@@ -52,9 +53,7 @@ pm.test(@title, function () {
     pm.expect(token.token_type).to.eql('Bearer');
     pm.expect(token.access_token).to.be.a('string').that.is.not.empty;
     pm.expect(token.expires_in).to.be.above(0);
-    if (@scope !== null) {
-        pm.expect(token.scope).to.eql(@scope);
-    }
+?scope    pm.expect(token.scope).to.eql(@scope);
     pm.collectionVariables.set(@variable, token.access_token);
     pm.collectionVariables.set(@variable + '_expires_at',
         String(Date.now() + token.expires_in * 1000));
@@ -69,12 +68,8 @@ pm.test(@title, function () {
 STATUS = """\
 pm.test(@title, function () {
     pm.response.to.have.status(@status);
-    if (@media !== null) {
-        pm.expect(pm.response.headers.get('Content-Type')).to.include(@media);
-    }
-    if (@variable !== null) {
-        pm.collectionVariables.set(@variable, pm.response.json().id);
-    }
+?media    pm.expect(pm.response.headers.get('Content-Type')).to.include(@media);
+?variable    pm.collectionVariables.set(@variable, pm.response.json().id);
 });
 """
 
@@ -85,9 +80,7 @@ pm.test(@title, function () {
     pm.expect(pm.response.headers.get('Content-Type')).to.include('application/problem+json');
     const challenge = pm.response.headers.get('WWW-Authenticate') || '';
     pm.expect(challenge.indexOf('Bearer')).to.eql(0);
-    if (@error !== null) {
-        pm.expect(challenge).to.include('error="' + @error + '"');
-    }
+?error    pm.expect(challenge).to.include('error="' + @error + '"');
 });
 """
 
@@ -233,7 +226,20 @@ class _Script(Template):
     delimiter = "@"
 
 
+_OPTIONAL = re.compile(r"\?(\w+)(.*)")
+
+
 def render(template: str, **values: object) -> list[str]:
-    """``template`` with each ``@name`` as a JSON literal, as Postman's ``exec`` lines."""
+    """``template`` with each ``@name`` as a JSON literal, as Postman's ``exec`` lines.
+
+    A line starting ``?name`` is kept only when ``name`` is not None.
+    """
+    lines = []
+    for line in template.splitlines():
+        optional = _OPTIONAL.fullmatch(line)
+        if optional is None:
+            lines.append(line)
+        elif values[optional[1]] is not None:
+            lines.append(optional[2])
     literals = {name: json.dumps(value) for name, value in values.items()}
-    return _Script(template).substitute(literals).splitlines()
+    return _Script("\n".join(lines)).substitute(literals).splitlines()
