@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from typer.testing import CliRunner
 
 from cloudcx import migrate
 from cloudcx.accounts.models import Role, User
+from cloudcx.api import postman
+from cloudcx.app import create_app
 from cloudcx.audit.models import AuditEvent
 from cloudcx.cli import _prepare, app
 from cloudcx.config import Settings
@@ -542,3 +545,53 @@ def test_help_shows_no_type_labels(env: Path) -> None:
     assert re.search(r"--password-stdin\s+Read the password", user)
     missing = runner.invoke(app, ["user", "list"])
     assert missing.exit_code == 2 and "Missing option '--tenant'" in missing.output
+
+
+def test_postman_export_writes_the_served_documents(env: Path) -> None:
+    _prepare(Settings())
+    out = env / "postman"
+    result = runner.invoke(
+        app, ["postman", "export", "--domain", "localhost:8000", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "base_url is http://localhost:8000" in result.output
+
+    async def served() -> dict[str, object]:
+        platform = Platform.build(Settings())
+        try:
+            return create_app(platform=platform).openapi()
+        finally:
+            await platform.engine.dispose()
+
+    collection = out / postman.COLLECTION_FILE
+    environment = out / postman.ENVIRONMENT_FILE
+    assert f"Wrote {collection}" in result.output
+    assert collection.read_bytes() == postman.dumps(
+        postman.collection(asyncio.run(served()), "http://localhost:8000")
+    )
+    assert environment.read_bytes() == postman.dumps(postman.environment("http://localhost:8000"))
+    # Into the working directory by default, for a tenant's own domain over https.
+    assert runner.invoke(
+        app, ["tenant", "create", "--name", "Acme", "--domain", "cx.acme.example",
+              "--admin-email", "a@acme.example", "--admin-password", GOOD],
+    ).exit_code == 0  # fmt: skip
+    result = runner.invoke(app, ["postman", "export", "--domain", "cx.acme.example"])
+    assert result.exit_code == 0, result.output
+    variables = json.loads((env / postman.COLLECTION_FILE).read_text())["variable"]
+    assert {v["key"]: v["value"] for v in variables}["base_url"] == "https://cx.acme.example"
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [
+        pytest.param("nowhere.example", "No tenant is served at nowhere.example", id="no-tenant"),
+        pytest.param("ftp://localhost", "must start with http:// or https://", id="not-http"),
+        pytest.param("https://localhost/api", "is not a domain or a base URL", id="a-path"),
+    ],
+)
+def test_postman_export_fails_clearly(env: Path, domain: str, message: str) -> None:
+    _prepare(Settings())
+    result = runner.invoke(app, ["postman", "export", "--domain", domain])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert not (env / postman.COLLECTION_FILE).exists()

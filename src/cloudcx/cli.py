@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -16,6 +18,7 @@ from cloudcx import migrate
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import Role
 from cloudcx.accounts.service import AccountError
+from cloudcx.api import postman
 from cloudcx.audit import retention
 from cloudcx.audit.service import Action, Actor, Target, record
 from cloudcx.bootstrap import bootstrap
@@ -42,6 +45,8 @@ app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 audit_app = Cli(help="Security audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+postman_app = Cli(help="The API as a Postman collection.", no_args_is_help=True)
+app.add_typer(postman_app, name="postman")
 
 
 class LogFormatChoice(StrEnum):
@@ -297,3 +302,40 @@ def load_demo(
         typer.secho(
             f"Demo agents' password (shown once): {result.password}", fg=typer.colors.YELLOW
         )
+
+
+@postman_app.command("export")
+def postman_export(
+    domain: Annotated[
+        str,
+        typer.Option(
+            help="A domain of the tenant (served over https; http for localhost and "
+            "127.0.0.1) or its base URL, e.g. http://127.0.0.1:8000."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option(file_okay=False, help="Directory to write the two files into.")
+    ] = Path(),
+) -> None:
+    """Write the Postman collection and environment of the API, the tenant's URL filled in."""
+    try:
+        base_url = postman.base_url_for(domain)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+    async def run(platform: Platform) -> dict[str, Any]:
+        from cloudcx.app import create_app  # the routers, only to describe them
+
+        async with platform.sessionmaker() as session:
+            await find_tenant(session, urlsplit(base_url).hostname or "")
+        return create_app(platform=platform).openapi()
+
+    openapi = on_platform(run)
+    output.mkdir(parents=True, exist_ok=True)
+    for name, document in (
+        (postman.COLLECTION_FILE, postman.collection(openapi, base_url)),
+        (postman.ENVIRONMENT_FILE, postman.environment(base_url)),
+    ):
+        (output / name).write_bytes(postman.dumps(document))
+        typer.echo(f"Wrote {output / name}")
+    typer.echo(f"Import both into Postman; base_url is {base_url}.")

@@ -105,3 +105,27 @@ async def test_docs_authorize_with_a_control_panel_client(live_server: str) -> N
         status = page.locator(f"{LIST_OP} .live-responses-table tbody .response-col_status")
         assert (await status.inner_text()).strip() == "200"
         await browser.close()
+
+
+async def test_docs_link_the_postman_collection_and_environment(live_server: str) -> None:
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("chromium is not installed")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        page = await browser.new_page()
+        await page.goto(f"{live_server}/docs")
+        for text, path in (
+            ("collection", "/api/v1/postman.json"),
+            ("environment", "/api/v1/postman_environment.json"),
+        ):
+            link = page.locator(".info a", has_text=text).first
+            await link.wait_for(timeout=15000)
+            assert await link.get_attribute("href") == path
+            response = await page.request.get(live_server + path)
+            assert response.ok
+            document = await response.json()
+            assert live_server in str(document), "the server's own address is filled in"
+        await browser.close()

@@ -83,6 +83,11 @@ username), password and the Client ID of an OAuth client from *Global Settings >
 OAuth Client* (leave the secret empty). An API key from *Global Settings > Security >
 API Key* works too: `Authorization: Bearer cxk_…`. Each operation needs the scope it names.
 
+**Postman.** Import the [collection](/api/v1/postman.json) and its
+[environment](/api/v1/postman_environment.json) (*Import > Link*, or download them), set
+`email`, `password` and `client_id` in the environment, and send: every operation below with
+an example body, the guide's token request, the code flow with PKCE and client credentials.
+
 **Pagination.** Lists take `limit` (1 to 100, default 25) and `cursor`, and answer
 `{"data": [...], "next_cursor": ..., "links": {"next": ...}}`; follow `links.next` until
 it is null.
