@@ -55,6 +55,16 @@ class Settings(BaseSettings):
         description="Connections a process may open beyond `db_pool_size` in a burst, "
         "closed again when returned.",
     )
+    sqlite_cache_kib: int = Field(
+        default=2000,
+        ge=64,
+        le=1_048_576,
+        description=(
+            "SQLite's page cache per database connection, in KiB (SQLite's own default). A "
+            "process's memory grows as its connections fill their caches, up to this times "
+            "`db_pool_size` + `db_max_overflow`, then stays flat. Ignored on PostgreSQL."
+        ),
+    )
     redis_url: str | None = Field(
         default=None,
         description=(

@@ -78,7 +78,13 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+# SQLite's own default page cache per connection, in KiB.
+SQLITE_CACHE_KIB = 2000
+
+
+def create_engine(
+    url: str, *, sqlite_cache_kib: int = SQLITE_CACHE_KIB, **kwargs: Any
+) -> AsyncEngine:
     if url.startswith("sqlite"):
         parsed = make_url(url)
         if parsed.get_driver_name() == "aiosqlite":
@@ -88,7 +94,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.pop("pool_size", None)
             kwargs.pop("max_overflow", None)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, sqlite_cache_kib)
         return engine
     engine = create_async_engine(url, **kwargs)
     _ping_when_idle(engine)
@@ -126,9 +132,13 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError("the pooled connection is dead") from error
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, cache_kib: int) -> None:
     """WAL lets readers run beside the writer; the busy timeout waits out a lock
     instead of failing; foreign keys are off by default in SQLite.
+
+    Each connection keeps a page cache of up to ``cache_kib``: a process's
+    resident memory grows as its pooled connections fill theirs, up to that
+    times the connections it has opened, then stays there.
 
     ``synchronous=NORMAL`` in WAL mode: a commit is written to the WAL file
     before it returns, but fsync'd only at checkpoints. A killed process
@@ -146,6 +156,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         cur.close()
 
 

@@ -86,6 +86,7 @@ class Platform:
             settings.db_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            sqlite_cache_kib=settings.sqlite_cache_kib,
         )
         session_class = changes.session_class()
         maker = create_sessionmaker(engine, session_class)

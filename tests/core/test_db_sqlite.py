@@ -10,8 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cloudcx import db_sqlite
+from cloudcx.config import Settings
 from cloudcx.db import create_engine
 from cloudcx.db_sqlite import OneHopConnection
+from cloudcx.platform import Platform
 
 
 @pytest_asyncio.fixture
@@ -190,3 +192,28 @@ async def test_a_statement_waiting_for_a_lock_lets_the_loop_run(hop_engine, tmp_
     assert ticks > 50  # the loop served others during the 0.2 s wait
     async with hop_engine.connect() as conn:
         assert (await conn.execute(text("SELECT name FROM t"))).scalar_one() == "late"
+
+
+@pytest.mark.parametrize(("kib", "expected"), [(None, -2000), (256, -256)])
+async def test_each_connection_s_page_cache_is_bounded(
+    tmp_path: Path, kib: int | None, expected: int
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cache.db'}"
+    engine = create_engine(url) if kib is None else create_engine(url, sqlite_cache_kib=kib)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("PRAGMA cache_size")) == expected
+    finally:
+        await engine.dispose()
+
+
+async def test_the_page_cache_setting_reaches_the_engine(tmp_path: Path) -> None:
+    settings = Settings(
+        environment="test", secret_key="s" * 40, var_dir=tmp_path, sqlite_cache_kib=512
+    )
+    platform = Platform.build(settings)
+    try:
+        async with platform.engine.connect() as conn:
+            assert await conn.scalar(text("PRAGMA cache_size")) == -512
+    finally:
+        await platform.engine.dispose()
