@@ -28,6 +28,7 @@ from cloudcx.console import auth as console_auth
 from cloudcx.console import (
     connected_apps,
     oauth_client_edit,
+    oauth_client_secret,
     signing_keys,
     two_factor_account,
     two_factor_admin,
@@ -74,6 +75,7 @@ ROUTERS = (
     two_factor_admin.router,
     console_oauth_clients.router,
     oauth_client_edit.router,
+    oauth_client_secret.router,
     connected_apps.router,
     signing_keys.router,
     audit_api.router,

@@ -37,10 +37,13 @@ async def create_in_console(
             "expires": expires,
         },
     )
-    assert response.status_code == 200, response.text
-    assert response.headers["cache-control"] == "no-store"
-    match = _KEY_RE.search(response.text)
-    assert match, "the key is shown once on the answer page"
+    # POST-redirect-GET: the key is shown by the page the creation redirects to.
+    assert response.status_code == 303, response.text
+    shown = await http.get(response.headers["location"])
+    assert shown.status_code == 200
+    assert shown.headers["cache-control"] == "no-store"
+    match = _KEY_RE.search(shown.text)
+    assert match, "the key is shown once on the page after the redirect"
     return match.group(1)
 
 

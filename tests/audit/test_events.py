@@ -152,7 +152,9 @@ async def test_oauth_client_created_edited_deleted(
         "grant_types": "password",
     }
     await helpers.form_post(http, f"{base}/{client.id}/edit", {**edit, "is_enabled": "on"})
-    await helpers.form_post(http, f"{base}/{client.id}/edit", edit)  # Enabled unticked
+    # Enabled unticked: asked first, then confirmed.
+    await helpers.form_post(http, f"{base}/{client.id}/edit", edit)
+    await helpers.form_post(http, f"{base}/{client.id}/edit", {**edit, "confirmed": "yes"})
     await helpers.form_post(http, f"{base}/{client.id}/edit", {}, f"{base}/{client.id}/secret")
     await helpers.form_post(http, f"{base}/{client.id}/delete", {})
     changes = [e for e in await events(db) if e.action.startswith("client.")]

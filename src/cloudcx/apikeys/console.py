@@ -1,14 +1,17 @@
 """Global Settings > Security > API Key (administrators only).
 
-The secret is shown once, on the page answering the creation, with
-``Cache-Control: no-store`` so the browser does not keep it either.
+The secret is shown once, on the page the creation redirects to (a
+POST-redirect-GET through ``console.shown``: a reload says it was already
+shown and never makes another key), with ``Cache-Control: no-store`` so the
+browser does not keep it either. A new key starts with the profile and the read
+scopes ticked; the rest are ticked on purpose.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 from cloudcx.accounts.models import User
@@ -16,6 +19,7 @@ from cloudcx.apikeys import service
 from cloudcx.apikeys.models import ApiKey
 from cloudcx.apikeys.service import ApiKeyFormError
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
+from cloudcx.console import confirm, shown
 from cloudcx.console.records import RecordNotFound, parse_id
 from cloudcx.console.web import ConsoleDep
 from cloudcx.db import utcnow
@@ -27,6 +31,8 @@ router = APIRouter(prefix="/settings/security/api-keys", include_in_schema=False
 LIST_URL = router.prefix
 EXPIRY_CHOICES = {"": "Never", "30": "30 days", "90": "90 days", "365": "1 year"}
 NOTICES = {"revoked": "API key revoked."}
+SHOWN_KIND = "api_key"
+Shown = Annotated[str | None, Query(alias="shown", max_length=64)]
 
 
 async def _key(session: SessionDep, cx: ConsoleDep, id_: str) -> ApiKey:
@@ -39,7 +45,8 @@ async def _key(session: SessionDep, cx: ConsoleDep, id_: str) -> ApiKey:
 def _form(cx: ConsoleDep, status: int = 200, **context: object) -> Response:
     user = cx.require_admin()
     choices = [s for s in catalogue.SCOPES.values() if user.role in s.roles]
-    context.setdefault("values", {"scopes": [s.name for s in choices], "expires": "90"})
+    starting = [s.name for s in choices if s.name in catalogue.STARTING_SCOPES]
+    context.setdefault("values", {"scopes": starting, "expires": "90"})
     context.setdefault("errors", {})
     return cx.render(
         "api_keys/form.html", status_code=status, scopes=choices, expiry=EXPIRY_CHOICES, **context
@@ -81,8 +88,21 @@ async def create(
     except ApiKeyFormError as exc:
         return _form(cx, 422, values=values, errors=exc.errors)
     await _audit(session, cx, user, Action.API_KEY_CREATED, created.key)
+    handle = await shown.remember(
+        cx, session, kind=SHOWN_KIND, subject=str(created.key.id), value=created.secret
+    )
     await session.commit()
-    response = cx.render("api_keys/created.html", key=created.key, secret=created.secret)
+    return cx.redirect(f"{LIST_URL}/{created.key.id}/created?shown={handle}")
+
+
+@router.get("/{id_}/created")
+async def created_page(
+    cx: ConsoleDep, session: SessionDep, id_: str, shown_value: Shown = None
+) -> Response:
+    cx.require_admin()
+    key = await _key(session, cx, id_)
+    reveal = await shown.reveal(cx, session, shown_value, kind=SHOWN_KIND, subject=str(key.id))
+    response = cx.render("api_keys/created.html", key=key, reveal=reveal or shown.Reveal(None))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -90,7 +110,20 @@ async def create(
 @router.get("/{id_}/revoke")
 async def revoke_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
     cx.require_admin()
-    return cx.render("api_keys/revoke.html", key=await _key(session, cx, id_))
+    key = await _key(session, cx, id_)
+    return confirm.ask(
+        cx,
+        confirm.Confirmation(
+            title=f"Revoke “{key.name}”?",
+            lines=[
+                f"Requests with the key {key.prefix}… will be refused at once. "
+                "This cannot be undone."
+            ],
+            action=f"{LIST_URL}/{key.id}/revoke",
+            button="Revoke",
+            cancel=LIST_URL,
+        ),
+    )
 
 
 @router.post("/{id_}/revoke")
