@@ -37,10 +37,10 @@ _MESSAGES = {
     "missing": "{label} is required.",
     "string_too_long": "{label} must be at most {max_length} characters.",
     "too_long": "{label} can hold at most {max_length} entries.",
-    "enum": "Choose a {lower} from the list.",
-    "literal_error": "Choose a {lower} from the list.",
-    "uuid_parsing": "Choose a {lower} from the list.",
-    "uuid_type": "Choose a {lower} from the list.",
+    "enum": "Choose {a} {lower} from the list.",
+    "literal_error": "Choose {a} {lower} from the list.",
+    "uuid_parsing": "Choose {a} {lower} from the list.",
+    "uuid_type": "Choose {a} {lower} from the list.",
     "int_parsing": "{label} must be a whole number.",
     "string_pattern_mismatch": "{label} contains characters that are not allowed.",
     "value_error": "{label} is not valid.",
@@ -59,7 +59,9 @@ def _message(err: Any, label: str, hint: str | None) -> str:
     if hint and kind in {"value_error", "string_pattern_mismatch"}:
         return hint
     template = _MESSAGES.get(kind, "{label} is not valid.")
-    return template.format(label=label, lower=label.lower(), **ctx)
+    ctx = {k: v for k, v in ctx.items() if k not in {"label", "lower", "a"}}
+    article = "an" if label[:1].lower() in set("aeiou") else "a"
+    return template.format(label=label, lower=label.lower(), a=article, **ctx)
 
 
 def form_errors(
