@@ -14,7 +14,7 @@ from cloudcx.accounts.models import User
 from cloudcx.apikeys.models import ApiKey
 from cloudcx.core import secrets
 from cloudcx.db import utcnow
-from cloudcx.oauth import clients
+from cloudcx.oauth import clients, housekeeping
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.shown_once.models import ShownOnce
 from cloudcx.tenancy.service import TenantInfo
@@ -190,3 +190,23 @@ async def test_secret_pages_of_another_tenant_are_not_found(
     for path in (f"{CLIENTS}/{theirs.id}/secret", f"{CLIENTS}/{theirs.id}/revoke-tokens"):
         assert (await http.get(path)).status_code == 404
     assert (await http.get(f"{KEYS}/{theirs.id}/created?shown=x")).status_code == 404
+
+
+async def test_housekeeping_deletes_expired_values(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User, oauth_client: OAuthClient
+) -> None:
+    await login(http, admin.email)
+    await generate(http, oauth_client)
+    await generate(http, oauth_client)
+    assert await housekeeping.purge(db) == 0
+    first = await db.scalar(select(ShownOnce).limit(1))
+    assert first is not None
+    await db.execute(
+        update(ShownOnce)
+        .where(ShownOnce.id == first.id)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    await db.commit()
+    assert await housekeeping.purge(db) == 1
+    await db.commit()
+    assert len((await db.scalars(select(ShownOnce))).all()) == 1

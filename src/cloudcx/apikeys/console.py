@@ -30,7 +30,11 @@ router = APIRouter(prefix="/settings/security/api-keys", include_in_schema=False
 
 LIST_URL = router.prefix
 EXPIRY_CHOICES = {"": "Never", "30": "30 days", "90": "90 days", "365": "1 year"}
-NOTICES = {"revoked": "API key revoked."}
+NOTICES = {
+    "revoked": "API key revoked.",
+    "deactivated": "API key deactivated: requests with it are refused until it is reactivated.",
+    "reactivated": "API key reactivated.",
+}
 SHOWN_KIND = "api_key"
 Shown = Annotated[str | None, Query(alias="shown", max_length=64)]
 
@@ -140,6 +144,76 @@ async def revoke(
     await _audit(session, cx, user, Action.API_KEY_REVOKED, key)
     await session.commit()
     return cx.redirect(f"{LIST_URL}?notice=revoked")
+
+
+@router.get("/{id_}/deactivate")
+async def deactivate_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
+    return await _ask_active(cx, session, id_, active=False)
+
+
+@router.get("/{id_}/reactivate")
+async def reactivate_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
+    return await _ask_active(cx, session, id_, active=True)
+
+
+async def _ask_active(cx: ConsoleDep, session: SessionDep, id_: str, *, active: bool) -> Response:
+    cx.require_admin()
+    key = await _key(session, cx, id_)
+    if key.revoked_at is not None:
+        raise RecordNotFound  # a revoked key stays revoked
+    change = "reactivate" if active else "deactivate"
+    lines = (
+        [f"Requests with the key {key.prefix}… are accepted again, within its scopes."]
+        if active
+        else [f"Requests with the key {key.prefix}… are refused at once, until it is reactivated."]
+    )
+    return confirm.ask(
+        cx,
+        confirm.Confirmation(
+            title=f"{change.capitalize()} “{key.name}”?",
+            lines=lines,
+            action=f"{LIST_URL}/{key.id}/{change}",
+            button=change.capitalize(),
+            cancel=LIST_URL,
+            danger=not active,
+        ),
+    )
+
+
+@router.post("/{id_}/deactivate")
+async def deactivate(
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    return await _set_active(cx, session, id_, csrf_token, active=False)
+
+
+@router.post("/{id_}/reactivate")
+async def reactivate(
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    return await _set_active(cx, session, id_, csrf_token, active=True)
+
+
+async def _set_active(
+    cx: ConsoleDep, session: SessionDep, id_: str, csrf_token: str, *, active: bool
+) -> Response:
+    user = cx.require_admin()
+    cx.check_csrf(csrf_token)
+    key = await _key(session, cx, id_)
+    if key.revoked_at is not None:
+        raise RecordNotFound
+    if (key.disabled_at is None) != active:
+        service.set_active(key, active)
+        action = Action.API_KEY_REACTIVATED if active else Action.API_KEY_DEACTIVATED
+        await _audit(session, cx, user, action, key)
+        await session.commit()
+    return cx.redirect(f"{LIST_URL}?notice={'reactivated' if active else 'deactivated'}")
 
 
 async def _audit(

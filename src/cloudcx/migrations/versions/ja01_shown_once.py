@@ -1,4 +1,5 @@
-"""shown_once: new secrets kept, encrypted, until the page after the redirect shows them.
+"""shown_once: new secrets kept, encrypted, until the page after the redirect shows them;
+api_keys.disabled_at: a key can be deactivated and reactivated.
 
 Revision ID: ja01
 Revises: 0011
@@ -53,9 +54,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_shown_once_session_digest"), ["session_digest"], unique=False
         )
+    with op.batch_alter_table("api_keys") as batch_op:
+        batch_op.add_column(sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_keys") as batch_op:
+        batch_op.drop_column("disabled_at")
     with op.batch_alter_table("shown_once") as batch_op:
         batch_op.drop_index(batch_op.f("ix_shown_once_session_digest"))
         batch_op.drop_index("ix_shown_once_expires")
