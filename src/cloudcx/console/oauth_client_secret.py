@@ -67,16 +67,16 @@ async def revoke_tokens_page(cx: ConsoleDep, session: SessionDep, id_: str) -> R
     cx.require_admin()
     client = await find_client(session, cx, id_)
     granted = await consents.count_for_client(session, client)
+    lines = ["Every access and refresh token of this client stops working at once."]
+    if granted:
+        users = "1 user" if granted == 1 else f"{granted} users"
+        lines.append(f"{users} will have to grant it access again.")
+    lines.append("The client itself stays: applications can get new tokens.")
     return confirm.ask(
         cx,
         confirm.Confirmation(
             title=f"Revoke every token of “{client.client_name}”?",
-            lines=[
-                "Every access and refresh token of this client stops working at once; "
-                f"{granted} {'user' if granted == 1 else 'users'} will have to grant it "
-                "access again.",
-                "The client itself stays: applications can get new tokens.",
-            ],
+            lines=lines,
             action=f"{LIST_URL}/{client.id}/revoke-tokens",
             button="Revoke all tokens",
             cancel=f"{LIST_URL}/{client.id}/edit",
