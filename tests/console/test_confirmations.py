@@ -181,3 +181,24 @@ async def test_a_user_of_another_tenant_is_not_found(
         assert role.status_code == 404
     await db.refresh(theirs)
     assert theirs.role is Role.AGENT and theirs.is_active
+
+
+async def test_unticking_every_scope_is_kept_and_a_bare_request_gets_the_starting_ones(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User
+) -> None:
+    await login(http, admin.email)
+    page = await http.get(f"{CLIENTS}/new")
+    form = find_form(page.text, button="Save")
+    assert form is not None
+    form.fill("Client name", "Nothing")
+    for control in form.controls:
+        if control.name == "scopes":
+            control.checked = False
+    assert (await http.post(f"{CLIENTS}/new", data=_fields(form.submission("Save")))).is_redirect
+    bare = await http.post(
+        f"{CLIENTS}/new", data={"csrf_token": csrf_from(page.text), "client_name": "Bare"}
+    )
+    assert bare.status_code == 303
+    made = {c.client_name: c.scopes for c in await db.scalars(select(OAuthClient))}
+    assert made["Nothing"] == []
+    assert sorted(made["Bare"]) == sorted(STARTING_SCOPES)

@@ -92,7 +92,9 @@ async def create(
             client_name=client_name,
             description=description,
             created_by=user.id,
-            scopes=scopes,
+            # The page always sends an empty "scopes" beside the ticked ones; a
+            # request without the field (not from the page) gets the starting scopes.
+            scopes=[s for s in scopes if s] if scopes else scope_catalog.STARTING_SCOPES,
         )
     except ClientFormError as exc:
         values = {"client_name": client_name, "description": description, "scopes": scopes}
