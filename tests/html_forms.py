@@ -126,7 +126,7 @@ class _Parser(HTMLParser):
         self.labels_for: dict[str, str] = {}
         self.label_stack: list[tuple[str | None, list[str], list[Control]]] = []
         self.text_target: Control | None = None
-        self.option: tuple[Control, str, bool] | None = None
+        self.option: tuple[Control, str | None, bool] | None = None
         self.option_text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -139,7 +139,9 @@ class _Parser(HTMLParser):
         elif tag in {"input", "textarea", "select", "button"}:
             self._control(tag, a)
         elif tag == "option" and self.text_target is not None:
-            self.option = (self.text_target, a.get("value", ""), "selected" in a)
+            # An explicit value="" is sent as it is; only a missing value means the text.
+            value = dict(attrs).get("value")
+            self.option = (self.text_target, value, "selected" in a)
             self.option_text = []
 
     def _control(self, tag: str, a: dict[str, str]) -> None:
@@ -175,7 +177,8 @@ class _Parser(HTMLParser):
                 control.label = control.label or caption
         elif tag == "option" and self.option is not None:
             control, value, selected = self.option
-            control.options.append((value or _norm("".join(self.option_text)), selected))
+            text = _norm("".join(self.option_text))
+            control.options.append((text if value is None else value, selected))
             self.option = None
         elif tag in {"textarea", "button", "select"}:
             self.text_target = None

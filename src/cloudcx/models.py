@@ -15,6 +15,7 @@ from cloudcx.oauth.models import (
     Revocation,
     SigningKey,
 )
+from cloudcx.shown_once.models import ShownOnce
 from cloudcx.tenancy.models import Tenant, TenantDomain
 from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketTag
 
@@ -33,6 +34,7 @@ __all__ = [
     "RefreshToken",
     "Revocation",
     "Role",
+    "ShownOnce",
     "SigningKey",
     "Tenant",
     "TenantDomain",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloudcx.accounts.models import Role, User
 from cloudcx.apikeys import service
 from cloudcx.apikeys.models import ApiKey
+from cloudcx.audit.models import AuditEvent
 from cloudcx.core import secrets
 from cloudcx.db import utcnow
 from cloudcx.tenancy.service import TenantInfo
@@ -37,10 +38,13 @@ async def create_in_console(
             "expires": expires,
         },
     )
-    assert response.status_code == 200, response.text
-    assert response.headers["cache-control"] == "no-store"
-    match = _KEY_RE.search(response.text)
-    assert match, "the key is shown once on the answer page"
+    # POST-redirect-GET: the key is shown by the page the creation redirects to.
+    assert response.status_code == 303, response.text
+    shown = await http.get(response.headers["location"])
+    assert shown.status_code == 200
+    assert shown.headers["cache-control"] == "no-store"
+    match = _KEY_RE.search(shown.text)
+    assert match, "the key is shown once on the page after the redirect"
     return match.group(1)
 
 
@@ -184,3 +188,54 @@ async def test_key_of_another_tenant_cannot_be_revoked(
     foreign = await service.create_key(db, foreign_admin, name="theirs", scopes=["tickets:read"])
     await db.commit()
     assert (await http.get(f"{PAGE}/{foreign.key.id}/revoke")).status_code == 404
+
+
+async def test_deactivate_asks_then_refuses_until_reactivated(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User
+) -> None:
+    await login(http, admin.email)
+    key = await create_in_console(http, "Pausable", ["tickets:read"])
+    stored = await db.scalar(select(ApiKey))
+    assert stored is not None
+    listing = await http.get(PAGE)
+    assert f'href="{PAGE}/{stored.id}/deactivate"' in listing.text
+    asked = await http.get(f"{PAGE}/{stored.id}/deactivate")
+    assert "Deactivate “Pausable”?" in asked.text
+    assert (await http.get("/api/v1/tickets", headers=bearer(key))).status_code == 200
+    done = await http.post(
+        f"{PAGE}/{stored.id}/deactivate", data={"csrf_token": csrf_from(asked.text)}
+    )
+    assert done.status_code == 303
+    listing = await http.get(done.headers["location"])
+    assert "API key deactivated" in listing.text and ">Deactivated<" in listing.text
+    assert_problem(await http.get("/api/v1/tickets", headers=bearer(key)), 401)
+
+    asked = await http.get(f"{PAGE}/{stored.id}/reactivate")
+    assert "Reactivate “Pausable”?" in asked.text
+    await http.post(f"{PAGE}/{stored.id}/reactivate", data={"csrf_token": csrf_from(asked.text)})
+    assert (await http.get("/api/v1/tickets", headers=bearer(key))).status_code == 200
+    actions = (
+        await db.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.action.like("api_key.%"))
+            .order_by(AuditEvent.time, AuditEvent.id)
+        )
+    ).all()
+    assert actions == ["api_key.created", "api_key.deactivated", "api_key.reactivated"]
+
+
+async def test_a_revoked_key_cannot_be_reactivated(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User
+) -> None:
+    await login(http, admin.email)
+    key = await create_in_console(http, "Gone", ["tickets:read"])
+    stored = await db.scalar(select(ApiKey))
+    assert stored is not None
+    await form_post(http, f"{PAGE}/{stored.id}/revoke", {})
+    assert (await http.get(f"{PAGE}/{stored.id}/reactivate")).status_code == 404
+    home = await http.get(PAGE)
+    refused = await http.post(
+        f"{PAGE}/{stored.id}/reactivate", data={"csrf_token": csrf_from(home.text)}
+    )
+    assert refused.status_code == 404
+    assert_problem(await http.get("/api/v1/tickets", headers=bearer(key)), 401)

@@ -75,7 +75,8 @@ async def test_user_administration_in_the_control_panel(
         {"email": "desk@acme.example", "name": "Desk", "role": "agent", "password": PASSWORD},
     )
     assert response.status_code == 303, response.text
-    await form_post(http, "/users", {"role": "admin"}, f"/users/{agent.id}/role")
+    change = {"role": "admin", "confirmed": "yes"}
+    await form_post(http, "/users", change, f"/users/{agent.id}/role")
     await form_post(http, "/users", {}, f"/users/{agent.id}/deactivate")
     assert [a[:2] for a in await actions(db)] == [
         ("user.created", "desk@acme.example"),

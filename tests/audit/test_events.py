@@ -152,7 +152,9 @@ async def test_oauth_client_created_edited_deleted(
         "grant_types": "password",
     }
     await helpers.form_post(http, f"{base}/{client.id}/edit", {**edit, "is_enabled": "on"})
-    await helpers.form_post(http, f"{base}/{client.id}/edit", edit)  # Enabled unticked
+    # Enabled unticked: asked first, then confirmed.
+    await helpers.form_post(http, f"{base}/{client.id}/edit", edit)
+    await helpers.form_post(http, f"{base}/{client.id}/edit", {**edit, "confirmed": "yes"})
     await helpers.form_post(http, f"{base}/{client.id}/edit", {}, f"{base}/{client.id}/secret")
     await helpers.form_post(http, f"{base}/{client.id}/delete", {})
     changes = [e for e in await events(db) if e.action.startswith("client.")]
@@ -190,9 +192,11 @@ async def test_refresh_token_reuse_and_revoked_access_are_recorded(
     await helpers.login(http, admin.email)
     apps = await http.get("/account/connected-apps")
     action = apps.text.split('action="/account/connected-apps/', 1)[1].split('"', 1)[0]
-    response = await http.post(
-        f"/account/connected-apps/{action}", data={"csrf_token": helpers.csrf_from(apps.text)}
-    )
+    url, token = f"/account/connected-apps/{action}", helpers.csrf_from(apps.text)
+    asked = await http.post(url, data={"csrf_token": token})
+    assert asked.status_code == 200  # the confirmation page: nothing revoked yet
+    assert await events(db, Action.GRANT_REVOKED) == []
+    response = await http.post(url, data={"csrf_token": token, "confirmed": "yes"})
     assert response.status_code == 303
     [revoked] = await events(db, Action.GRANT_REVOKED)
     assert (revoked.actor_id, revoked.target_id) == (str(admin.id), oauth_client.client_id)

@@ -34,10 +34,17 @@ async def issued(http: httpx.AsyncClient, client: OAuthClient, agent: User) -> d
 
 
 async def revoke_first(http: httpx.AsyncClient) -> httpx.Response:
+    """Revoke access, then the confirmation page's Revoke access."""
     page = await http.get(PAGE)
     match = _REVOKE_RE.search(page.text)
     assert match, page.text
-    return await http.post(match.group(1), data={"csrf_token": csrf_from(page.text)})
+    asked = await http.post(match.group(1), data={"csrf_token": csrf_from(page.text)})
+    assert asked.status_code == 200
+    assert "Revoke the access of “Helpdesk Sync”?" in asked.text
+    assert "Helpdesk Sync" in (await http.get(PAGE)).text  # asking revokes nothing
+    return await http.post(
+        match.group(1), data={"csrf_token": csrf_from(asked.text), "confirmed": "yes"}
+    )
 
 
 async def test_link_in_navigation_for_every_user(http: httpx.AsyncClient, agent: User) -> None:
@@ -121,7 +128,8 @@ async def test_cannot_revoke_another_users_grant(
     await login(http, admin.email)
     page = await http.get(PAGE)
     response = await http.post(
-        f"{PAGE}/{consent.id}/revoke", data={"csrf_token": csrf_from(page.text)}
+        f"{PAGE}/{consent.id}/revoke",
+        data={"csrf_token": csrf_from(page.text), "confirmed": "yes"},
     )
     assert response.status_code == 404
     db.expire_all()
@@ -134,7 +142,8 @@ async def test_unknown_grant_is_404(
 ) -> None:
     page = await http.get(PAGE)
     response = await http.post(
-        f"{PAGE}/{consent_id}/revoke", data={"csrf_token": csrf_from(page.text)}
+        f"{PAGE}/{consent_id}/revoke",
+        data={"csrf_token": csrf_from(page.text), "confirmed": "yes"},
     )
     assert response.status_code == 404
 
@@ -165,7 +174,7 @@ async def test_other_tenant_sees_nothing(
     assert "Helpdesk Sync" not in listing.text
     response = await http.post(
         f"{PAGE}/{consent.id}/revoke",
-        data={"csrf_token": csrf_from(listing.text)},
+        data={"csrf_token": csrf_from(listing.text), "confirmed": "yes"},
         headers=host,
     )
     assert response.status_code == 404

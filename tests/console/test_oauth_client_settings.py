@@ -158,22 +158,38 @@ async def test_invalid_settings_are_refused(
     assert oauth_client.redirect_uris == []
 
 
+async def shown_secret(http: httpx.AsyncClient, response: httpx.Response) -> str:
+    """Follow the POST's redirect to the page that shows the secret, once."""
+    assert response.status_code == 303, response.text
+    page = await http.get(response.headers["location"])
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    match = _SECRET_RE.search(page.text)
+    assert match, "the secret is shown on the page after the redirect"
+    assert 'data-copy-target="client_secret"' in page.text
+    # A reload shows it no more, and makes no other secret.
+    again = await http.get(response.headers["location"])
+    assert again.status_code == 200
+    assert match.group(1) not in again.text
+    assert "Client secret already shown" in again.text
+    return match.group(1)
+
+
 async def test_generate_then_regenerate_secret(
-    http: httpx.AsyncClient, oauth_client: OAuthClient, signed_in: User
+    http: httpx.AsyncClient, db: AsyncSession, oauth_client: OAuthClient, signed_in: User
 ) -> None:
     page = await http.get(edit_url(oauth_client))
     url = f"/settings/security/oauth-clients/{oauth_client.id}/secret"
-    first = await http.post(url, data={"csrf_token": csrf_from(page.text)})
-    assert first.status_code == 200
-    assert first.headers["cache-control"] == "no-store"
-    match = _SECRET_RE.search(first.text)
-    assert match
-    secret = match.group(1)
+    secret = await shown_secret(
+        http, await http.post(url, data={"csrf_token": csrf_from(page.text)})
+    )
     assert len(secret) >= 43
-    assert 'data-copy-target="client_secret"' in first.text
-    assert ">Regenerate</button>" in first.text
+    await db.refresh(oauth_client)
+    digest = oauth_client.secret_digest
+    assert digest is not None
     # Shown once: the edit page never shows it again.
-    assert secret not in (await http.get(edit_url(oauth_client))).text
+    edit = await http.get(edit_url(oauth_client))
+    assert secret not in edit.text and ">Regenerate</button>" in edit.text
     form = {
         "grant_type": "password",
         "email": signed_in.email,
@@ -181,9 +197,16 @@ async def test_generate_then_regenerate_secret(
     }
     ok = await http.post("/oauth/token", data=form, auth=(oauth_client.client_id, secret))
     assert ok.status_code == 200
-    second = await http.post(url, data={"csrf_token": csrf_from(first.text)})
-    match = _SECRET_RE.search(second.text)
-    assert match and match.group(1) != secret
+    # Regenerate asks first; the question alone changes nothing.
+    asked = await http.get(url)
+    assert asked.status_code == 200
+    assert "Regenerate the secret of “Helpdesk Sync”?" in asked.text
+    await db.refresh(oauth_client)
+    assert oauth_client.secret_digest == digest
+    second = await shown_secret(
+        http, await http.post(url, data={"csrf_token": csrf_from(asked.text), "confirmed": "yes"})
+    )
+    assert second != secret
     old = await http.post("/oauth/token", data=form, auth=(oauth_client.client_id, secret))
     assert_oauth_error(old, 401, "invalid_client")
 
@@ -228,12 +251,25 @@ class TestStoppingTokens:
         oauth_client: OAuthClient,
         issued: dict[str, Any],
     ) -> None:
-        response = await save(
-            http,
-            oauth_client,
-            is_enabled=None,
-            grant_types=["password", "refresh_token"],
-            scopes=["tickets:read", "profile", "tickets:write", "audit:read"],
+        changes = {
+            "is_enabled": None,
+            "grant_types": ["password", "refresh_token"],
+            "scopes": ["tickets:read", "profile", "tickets:write", "audit:read"],
+        }
+        asked = await save(http, oauth_client, **changes)
+        # Disabling asks first: until confirmed, the tokens still work.
+        assert asked.status_code == 200
+        assert "Disable “Helpdesk Sync”?" in asked.text
+        await platform.revocations.refresh()
+        me = await http.get("/api/v1/me", headers=bearer(issued["access_token"]))
+        assert me.status_code == 200
+        response = await http.post(
+            edit_url(oauth_client),
+            data={
+                **settings_form(**changes),
+                "csrf_token": csrf_from(asked.text),
+                "confirmed": "yes",
+            },
         )
         assert response.status_code == 303
         await self.assert_stopped(http, platform, oauth_client, issued)
@@ -260,7 +296,16 @@ class TestStoppingTokens:
         page = await http.get(edit_url(oauth_client))
         assert "1 user has granted this client access." in page.text
         url = f"/settings/security/oauth-clients/{oauth_client.id}/revoke-tokens"
-        response = await http.post(url, data={"csrf_token": csrf_from(page.text)})
+        assert f'href="{url}"' in page.text  # a link to the question, not a one-click form
+        asked = await http.get(url)
+        assert "Revoke every token of “Helpdesk Sync”?" in asked.text
+        assert "1 user will have to grant it access again." in asked.text
+        await platform.revocations.refresh()
+        me = await http.get("/api/v1/me", headers=bearer(issued["access_token"]))
+        assert me.status_code == 200
+        response = await http.post(
+            url, data={"csrf_token": csrf_from(asked.text), "confirmed": "yes"}
+        )
         assert response.status_code == 303
         assert "revoked" in (await http.get(response.headers["location"])).text
         await self.assert_stopped(http, platform, oauth_client, issued)

@@ -103,10 +103,16 @@ async def test_edit_shows_the_client_id_and_saves_changes(
         page.text,
     )
     assert 'data-copy-target="client_id"' in page.text
-    response = await form_post(http, url, {"client_name": "Renamed", "description": "New"})
+    data = {"client_name": "Renamed", "description": "New", "is_enabled": "on"}
+    response = await form_post(http, url, data)
+    # Save stays on Edit, with a notice.
     assert response.status_code == 303
+    assert response.headers["location"] == f"{url}?notice=updated"
+    saved = await http.get(response.headers["location"])
+    assert "OAuth client saved." in saved.text and 'value="Renamed"' in saved.text
     await db.refresh(oauth_client)
     assert (oauth_client.client_name, oauth_client.description) == ("Renamed", "New")
+    assert oauth_client.is_enabled
 
 
 async def test_edit_validation_keeps_the_record(

@@ -193,7 +193,7 @@ async def test_deactivate_and_reactivate_ask_first(
     assert f'action="/users/{agent.id}/deactivate"' not in listing.text
     question = await http.get(f"/users/{agent.id}/deactivate")
     assert question.status_code == 200
-    assert "Deactivate Agent?" in question.text
+    assert "Deactivate “Agent”?" in question.text
     assert f'<form method="post" action="/users/{agent.id}/deactivate">' in question.text
     await db.refresh(agent)
     assert agent.is_active  # asking changed nothing
@@ -207,7 +207,7 @@ async def test_deactivate_and_reactivate_ask_first(
     assert (await http.get(f"/users/{agent.id}/deactivate")).headers["location"] == "/users"
 
     question = await http.get(f"/users/{agent.id}/activate")
-    assert question.status_code == 200 and "Reactivate Agent?" in question.text
+    assert question.status_code == 200 and "Reactivate “Agent”?" in question.text
     done = await http.post(
         f"/users/{agent.id}/activate", data={"csrf_token": helpers.csrf_from(question.text)}
     )

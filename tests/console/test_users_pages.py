@@ -10,6 +10,7 @@ from cloudcx.accounts.models import Role, User, WebSession
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from tests.helpers import PASSWORD, bearer, form_post, login, password_token
+from tests.html_forms import find_form
 
 
 async def test_admin_adds_an_agent_who_can_sign_in(
@@ -53,7 +54,14 @@ async def test_change_role(
     http: httpx.AsyncClient, db: AsyncSession, admin: User, agent: User
 ) -> None:
     await login(http, admin.email)
-    response = await form_post(http, "/users", {"role": "admin"}, f"/users/{agent.id}/role")
+    asked = await form_post(http, "/users", {"role": "admin"}, f"/users/{agent.id}/role")
+    assert asked.status_code == 200
+    assert "Make “Agent” an administrator?" in asked.text
+    await db.refresh(agent)
+    assert agent.role is Role.AGENT  # not before it is confirmed
+    form = find_form(asked.text, button="Change role")
+    assert form is not None and dict(form.submission("Change role"))["role"] == "admin"
+    response = await http.post(form.url("/users"), data=dict(form.submission("Change role")))
     assert response.status_code == 303
     await db.refresh(agent)
     assert agent.role is Role.ADMIN

@@ -131,6 +131,9 @@ def _new_client(console: httpx.Client, name: str) -> str:
     assert form is not None, page.text[:500]
     form.fill("Client name", name)
     form.fill("Description", "Reached through the load balancer")
+    # The tests read the audit log: a new client starts without it, ticked on purpose.
+    assert not form.is_checked("Read the security audit log")
+    form.check("Read the security audit log")
     saved = console.post(form.url(str(page.url)), data=_fields(form.submission("Save")))
     assert saved.status_code == 303, saved.text[:500]
     rows = [row for row in console.get(CLIENTS).text.split("<tr") if f">{name}<" in row]

@@ -53,7 +53,11 @@ def set_up_code_flow_client(page: Page, name: str, description: str, redirect_ur
     page.get_by_role("checkbox", name="Authorization code").check()
     page.get_by_role("checkbox", name="Refresh token").check()
     page.get_by_role("button", name="Save").click()
-    # Saved as entered.
+    # Save stays on Edit and says so, with the settings saved as entered ...
+    expect(page.get_by_role("status")).to_have_text("OAuth client saved.")
+    expect(page.get_by_role("heading", level=1, name="Edit OAuth Client")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Redirect URIs")).to_have_value(redirect_uri)
+    # ... as Action > Edit from the list shows them too.
     go_to_oauth_client_page(page)
     expect(client_row(page, name)).to_have_count(1)
     open_edit(page, name)

@@ -115,6 +115,6 @@ def test_admin_resets_a_password_and_the_user_chooses_a_new_one(
     row = admin.get_by_role("row").filter(has=admin.get_by_role("link", name=name, exact=True))
     expect(row.get_by_text("New password at next sign-in")).to_have_count(0)
     row.get_by_role("link", name=f"Deactivate {name}").click()
-    expect(admin.get_by_role("heading", level=1, name=f"Deactivate {name}?")).to_be_visible()
+    expect(admin.get_by_role("heading", level=1, name=f"Deactivate “{name}”?")).to_be_visible()
     admin.get_by_role("link", name="Cancel").click()
     expect(row.get_by_role("cell", name="Active", exact=True)).to_be_visible()

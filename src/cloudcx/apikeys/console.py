@@ -1,14 +1,17 @@
 """Global Settings > Security > API Key (administrators only).
 
-The secret is shown once, on the page answering the creation, with
-``Cache-Control: no-store`` so the browser does not keep it either.
+The secret is shown once, on the page the creation redirects to (a
+POST-redirect-GET through ``console.shown``: a reload says it was already
+shown and never makes another key), with ``Cache-Control: no-store`` so the
+browser does not keep it either. A new key starts with the profile and the read
+scopes ticked; the rest are ticked on purpose.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 from cloudcx.accounts.models import User
@@ -16,6 +19,7 @@ from cloudcx.apikeys import service
 from cloudcx.apikeys.models import ApiKey
 from cloudcx.apikeys.service import ApiKeyFormError
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
+from cloudcx.console import confirm, shown
 from cloudcx.console.records import RecordNotFound, parse_id
 from cloudcx.console.web import ConsoleDep
 from cloudcx.db import utcnow
@@ -26,7 +30,13 @@ router = APIRouter(prefix="/settings/security/api-keys", include_in_schema=False
 
 LIST_URL = router.prefix
 EXPIRY_CHOICES = {"": "Never", "30": "30 days", "90": "90 days", "365": "1 year"}
-NOTICES = {"revoked": "API key revoked."}
+NOTICES = {
+    "revoked": "API key revoked.",
+    "deactivated": "API key deactivated: requests with it are refused until it is reactivated.",
+    "reactivated": "API key reactivated.",
+}
+SHOWN_KIND = "api_key"
+Shown = Annotated[str | None, Query(alias="shown", max_length=64)]
 
 
 async def _key(session: SessionDep, cx: ConsoleDep, id_: str) -> ApiKey:
@@ -39,7 +49,8 @@ async def _key(session: SessionDep, cx: ConsoleDep, id_: str) -> ApiKey:
 def _form(cx: ConsoleDep, status: int = 200, **context: object) -> Response:
     user = cx.require_admin()
     choices = [s for s in catalogue.SCOPES.values() if user.role in s.roles]
-    context.setdefault("values", {"scopes": [s.name for s in choices], "expires": "90"})
+    starting = [s.name for s in choices if s.name in catalogue.STARTING_SCOPES]
+    context.setdefault("values", {"scopes": starting, "expires": "90"})
     context.setdefault("errors", {})
     return cx.render(
         "api_keys/form.html", status_code=status, scopes=choices, expiry=EXPIRY_CHOICES, **context
@@ -81,8 +92,21 @@ async def create(
     except ApiKeyFormError as exc:
         return _form(cx, 422, values=values, errors=exc.errors)
     await _audit(session, cx, user, Action.API_KEY_CREATED, created.key)
+    handle = await shown.remember(
+        cx, session, kind=SHOWN_KIND, subject=str(created.key.id), value=created.secret
+    )
     await session.commit()
-    response = cx.render("api_keys/created.html", key=created.key, secret=created.secret)
+    return cx.redirect(f"{LIST_URL}/{created.key.id}/created?shown={handle}")
+
+
+@router.get("/{id_}/created")
+async def created_page(
+    cx: ConsoleDep, session: SessionDep, id_: str, shown_value: Shown = None
+) -> Response:
+    cx.require_admin()
+    key = await _key(session, cx, id_)
+    reveal = await shown.reveal(cx, session, shown_value, kind=SHOWN_KIND, subject=str(key.id))
+    response = cx.render("api_keys/created.html", key=key, reveal=reveal or shown.Reveal(None))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -90,7 +114,20 @@ async def create(
 @router.get("/{id_}/revoke")
 async def revoke_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
     cx.require_admin()
-    return cx.render("api_keys/revoke.html", key=await _key(session, cx, id_))
+    key = await _key(session, cx, id_)
+    return confirm.ask(
+        cx,
+        confirm.Confirmation(
+            title=f"Revoke “{key.name}”?",
+            lines=[
+                f"Requests with the key {key.prefix}… will be refused at once. "
+                "This cannot be undone."
+            ],
+            action=f"{LIST_URL}/{key.id}/revoke",
+            button="Revoke",
+            cancel=LIST_URL,
+        ),
+    )
 
 
 @router.post("/{id_}/revoke")
@@ -107,6 +144,76 @@ async def revoke(
     await _audit(session, cx, user, Action.API_KEY_REVOKED, key)
     await session.commit()
     return cx.redirect(f"{LIST_URL}?notice=revoked")
+
+
+@router.get("/{id_}/deactivate")
+async def deactivate_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
+    return await _ask_active(cx, session, id_, active=False)
+
+
+@router.get("/{id_}/reactivate")
+async def reactivate_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
+    return await _ask_active(cx, session, id_, active=True)
+
+
+async def _ask_active(cx: ConsoleDep, session: SessionDep, id_: str, *, active: bool) -> Response:
+    cx.require_admin()
+    key = await _key(session, cx, id_)
+    if key.revoked_at is not None:
+        raise RecordNotFound  # a revoked key stays revoked
+    change = "reactivate" if active else "deactivate"
+    lines = (
+        [f"Requests with the key {key.prefix}… are accepted again, within its scopes."]
+        if active
+        else [f"Requests with the key {key.prefix}… are refused at once, until it is reactivated."]
+    )
+    return confirm.ask(
+        cx,
+        confirm.Confirmation(
+            title=f"{change.capitalize()} “{key.name}”?",
+            lines=lines,
+            action=f"{LIST_URL}/{key.id}/{change}",
+            button=change.capitalize(),
+            cancel=LIST_URL,
+            danger=not active,
+        ),
+    )
+
+
+@router.post("/{id_}/deactivate")
+async def deactivate(
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    return await _set_active(cx, session, id_, csrf_token, active=False)
+
+
+@router.post("/{id_}/reactivate")
+async def reactivate(
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    return await _set_active(cx, session, id_, csrf_token, active=True)
+
+
+async def _set_active(
+    cx: ConsoleDep, session: SessionDep, id_: str, csrf_token: str, *, active: bool
+) -> Response:
+    user = cx.require_admin()
+    cx.check_csrf(csrf_token)
+    key = await _key(session, cx, id_)
+    if key.revoked_at is not None:
+        raise RecordNotFound
+    if (key.disabled_at is None) != active:
+        service.set_active(key, active)
+        action = Action.API_KEY_REACTIVATED if active else Action.API_KEY_DEACTIVATED
+        await _audit(session, cx, user, action, key)
+        await session.commit()
+    return cx.redirect(f"{LIST_URL}?notice={'reactivated' if active else 'deactivated'}")
 
 
 async def _audit(

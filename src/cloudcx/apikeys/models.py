@@ -30,3 +30,5 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Deactivated keys are refused like revoked ones, but can be reactivated.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -103,8 +103,18 @@ def revoke(key: ApiKey) -> None:
         key.revoked_at = utcnow()
 
 
+def set_active(key: ApiKey, active: bool) -> None:
+    """Deactivate (refused at once, like a revoked key) or reactivate a key that is not revoked."""
+    if key.revoked_at is None:
+        key.disabled_at = None if active else (key.disabled_at or utcnow())
+
+
 def is_live(key: ApiKey, now: datetime) -> bool:
-    return key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
+    return (
+        key.revoked_at is None
+        and key.disabled_at is None
+        and (key.expires_at is None or key.expires_at > now)
+    )
 
 
 async def authenticate(

@@ -58,6 +58,8 @@ class Action(StrEnum):
     USER_PASSWORD_RESET = "user.password_reset"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    API_KEY_DEACTIVATED = "api_key.deactivated"
+    API_KEY_REACTIVATED = "api_key.reactivated"
     TWO_FACTOR_ENABLED = "two_factor.enabled"
     TWO_FACTOR_DISABLED = "two_factor.disabled"
     TWO_FACTOR_RESET = "two_factor.reset"

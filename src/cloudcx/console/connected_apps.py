@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
+from cloudcx.console import confirm
 from cloudcx.console.oauth_clients import ClientNotFound
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
@@ -42,7 +43,10 @@ async def connected_apps(
 async def revoke_access(
     request: Request, cx: ConsoleDep, session: SessionDep, consent_id: str
 ) -> Response:
-    """Only the user's own grants in this tenant: anything else is not found."""
+    """Only the user's own grants in this tenant: anything else is not found.
+
+    The button asks first (a confirmation page); the page's button revokes.
+    """
     user = cx.require_user()
     form = await request.form()
     cx.check_csrf(form.get("csrf_token"))
@@ -50,6 +54,24 @@ async def revoke_access(
         parsed = uuid.UUID(consent_id)
     except ValueError:
         raise ClientNotFound from None
+    if not confirm.is_confirmed(form):
+        apps = await consents.connected_apps(session, cx.tenant.id, user.id)
+        app = next((a for a in apps if a.consent_id == parsed), None)
+        if app is None:
+            raise ClientNotFound
+        return confirm.ask(
+            cx,
+            confirm.Confirmation(
+                title=f"Revoke the access of “{app.client_name}”?",
+                lines=[
+                    "The app is signed out of your account at once; "
+                    "it has to ask you again to get access."
+                ],
+                action=f"/account/connected-apps/{app.consent_id}/revoke",
+                button="Revoke access",
+                cancel="/account/connected-apps",
+            ),
+        )
     client = await consents.revoke(session, cx.tenant.id, user.id, parsed)
     if client is None:
         raise ClientNotFound

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from cloudcx.api.problems import Problem
+from cloudcx.console import versions
 from cloudcx.console.records import (
     RecordNotFound,
     form_errors,
@@ -30,6 +31,58 @@ router = APIRouter(prefix="/contacts", include_in_schema=False)
 Text = Annotated[str, Form(max_length=20_000)]
 FIELDS = ("first_name", "last_name", "email", "phone", "company", "job_title", "notes")
 NOTICES = {"created": "Contact created.", "saved": "Contact saved."}
+LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "company": "Company",
+    "job_title": "Job title",
+    "tags": "Tags",
+    "notes": "Notes",
+}
+HINTS = {
+    "email": "Enter an email address like name@example.com.",
+    "phone": "Enter a phone number of digits, spaces and + ( ) . - only.",
+    "tags": "Tags are single words of letters, digits and - _ . : / (50 characters at most).",
+    "form": "Enter a name, an email address or a phone number.",
+}
+
+
+def _errors(exc: ValidationError | Problem) -> dict[str, str]:
+    if isinstance(exc, ValidationError):
+        return form_errors(exc, LABELS, HINTS)
+    return problem_errors(exc)
+
+
+def _flat(contact: Contact) -> dict[str, str]:
+    values = {name: getattr(contact, name) or "" for name in FIELDS}
+    values["tags"] = " ".join(contact.tags)
+    return values
+
+
+def snapshot(contact: Contact) -> versions.Snapshot:
+    return versions.snapshot(ContactPublic.model_validate(contact), _flat(contact))
+
+
+def _form(
+    cx: ConsoleDep,
+    contact: Contact | None,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+    **extra: object,
+) -> Response:
+    if contact is not None:
+        extra.setdefault("snap", snapshot(contact))
+    return cx.render(
+        "contacts/form.html",
+        status_code,
+        contact=contact,
+        values=values,
+        errors=errors,
+        **extra,
+    )
 
 
 async def _contact(session: SessionDep, cx: ConsoleDep, id_: str) -> Contact:
@@ -66,7 +119,7 @@ async def list_page(
 @router.get("/new")
 async def new_page(cx: ConsoleDep) -> Response:
     cx.require_user()
-    return cx.render("contacts/form.html", contact=None, values={}, errors={})
+    return _form(cx, None, {}, {})
 
 
 @router.post("/new")
@@ -91,9 +144,8 @@ async def create(
             session, cx.tenant.id, ContactCreate.model_validate(_payload(values, tags))
         )
     except (ValidationError, Problem) as exc:
-        errors = form_errors(exc) if isinstance(exc, ValidationError) else problem_errors(exc)
         values["tags"] = tags
-        return cx.render("contacts/form.html", 422, contact=None, values=values, errors=errors)
+        return _form(cx, None, values, _errors(exc), 422)
     await session.commit()
     return cx.redirect(f"{router.prefix}/{contact.id}?notice=created")
 
@@ -122,9 +174,7 @@ async def detail_page(
 async def edit_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
     cx.require_user()
     contact = await _contact(session, cx, id_)
-    values = {name: getattr(contact, name) or "" for name in FIELDS}
-    values["tags"] = " ".join(contact.tags)
-    return cx.render("contacts/form.html", contact=contact, values=values, errors={})
+    return _form(cx, contact, _flat(contact), {})
 
 
 @router.post("/{id_}/edit")
@@ -133,6 +183,8 @@ async def update(
     session: SessionDep,
     id_: str,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
+    version: Annotated[str, Form(max_length=200)] = "",
+    original: Annotated[str, Form(max_length=200_000)] = "",
     first_name: Text = "",
     last_name: Text = "",
     email: Text = "",
@@ -144,16 +196,21 @@ async def update(
 ) -> Response:
     cx.require_user()
     cx.check_csrf(csrf_token)
-    contact = await _contact(session, cx, id_)
+    contact = await service.get_contact(session, cx.tenant.id, parse_id(id_), lock=True)
+    if contact is None:
+        raise RecordNotFound
     values = _form_values(first_name, last_name, email, phone, company, job_title, notes)
+    values["tags"] = " ".join(t for t in tags.replace(",", " ").split() if t)
     try:
+        versions.check(version, original, snapshot(contact), values, LABELS)
         data = ContactUpdate.model_validate(_payload(values, tags))
         await service.update_contact(session, contact, data)
+    except versions.EditConflict as conflict:
+        return _form(cx, contact, conflict.merged, {}, 409, conflict=conflict)
     except (ValidationError, Problem) as exc:
-        errors = form_errors(exc) if isinstance(exc, ValidationError) else problem_errors(exc)
         await session.rollback()
         values["tags"] = tags
         contact = await _contact(session, cx, id_)
-        return cx.render("contacts/form.html", 422, contact=contact, values=values, errors=errors)
+        return _form(cx, contact, values, _errors(exc), 422)
     await session.commit()
     return cx.redirect(f"{router.prefix}/{contact.id}?notice=saved")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -10,9 +11,11 @@ from fastapi.responses import Response
 
 from cloudcx.audit import events as audit_events
 from cloudcx.audit.service import Action
+from cloudcx.console import confirm
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
 from cloudcx.oauth import clients, consents, revocation
+from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.clients import ClientFormError
 from cloudcx.oauth.models import OAuthClient
 
@@ -52,10 +55,23 @@ async def list_page(cx: ConsoleDep, session: SessionDep, notice: str | None = No
     return cx.render("oauth_clients/list.html", clients=rows, notice=NOTICES.get(notice or ""))
 
 
+def _new_form(
+    cx: ConsoleDep, values: Mapping[str, object], errors: dict[str, str], status_code: int = 200
+) -> Response:
+    return cx.render(
+        "oauth_clients/form.html",
+        status_code=status_code,
+        client=None,
+        values=values,
+        errors=errors,
+        all_scopes=list(scope_catalog.SCOPES.values()),
+    )
+
+
 @router.get("/new")
 async def new_page(cx: ConsoleDep) -> Response:
     cx.require_admin()
-    return cx.render("oauth_clients/form.html", client=None, values={}, errors={})
+    return _new_form(cx, {"scopes": list(scope_catalog.STARTING_SCOPES)}, {})
 
 
 @router.post("/new")
@@ -65,6 +81,7 @@ async def create(
     csrf_token: CsrfField = "",
     client_name: NameField = "",
     description: DescriptionField = "",
+    scopes: Annotated[list[str], Form(max_length=50)] = [],  # noqa: B006
 ) -> Response:
     user = cx.require_admin()
     cx.check_csrf(csrf_token)
@@ -75,16 +92,13 @@ async def create(
             client_name=client_name,
             description=description,
             created_by=user.id,
+            # The page always sends an empty "scopes" beside the ticked ones; a
+            # request without the field (not from the page) gets the starting scopes.
+            scopes=[s for s in scopes if s] if scopes else scope_catalog.STARTING_SCOPES,
         )
     except ClientFormError as exc:
-        values = {"client_name": client_name, "description": description}
-        return cx.render(
-            "oauth_clients/form.html",
-            status_code=422,
-            client=None,
-            values=values,
-            errors=exc.errors,
-        )
+        values = {"client_name": client_name, "description": description, "scopes": scopes}
+        return _new_form(cx, values, exc.errors, 422)
     await audit_events.client_changed(
         session, cx.request, cx.tenant.id, user, Action.CLIENT_CREATED, client
     )
@@ -96,7 +110,20 @@ async def create(
 async def delete_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
     cx.require_admin()
     client = await find_client(session, cx, id_)
-    return cx.render("oauth_clients/delete.html", client=client)
+    return confirm.ask(
+        cx,
+        confirm.Confirmation(
+            title=f"Delete “{client.client_name}”?",
+            lines=[
+                f"Applications using Client ID {client.client_id} will no longer be able to "
+                "get tokens, and every token of this client stops working at once. "
+                "This cannot be undone.",
+            ],
+            action=f"{LIST_URL}/{client.id}/delete",
+            button="Delete",
+            cancel=LIST_URL,
+        ),
+    )
 
 
 @router.post("/{id_}/delete")

@@ -21,6 +21,16 @@ from cloudcx.tickets.schemas import TicketCreate
 router = APIRouter()
 
 Field = Annotated[str, Form(max_length=70_000)]
+LABELS = {
+    "subject": "Subject",
+    "description": "Description",
+    "requester_email": "Requester's email",
+    "priority": "Priority",
+    "channel": "Channel",
+    "assignee_id": "Assignee",
+}
+HINTS = {"requester_email": "Enter an email address like name@example.com."}
+WORDS = {"assignee_id": "Choose an active agent from the list."}
 
 
 async def agents(session: SessionDep, cx: ConsoleDep) -> list[User]:
@@ -90,9 +100,9 @@ async def create(
         )
         ticket = await service.create_ticket(session, cx.tenant.id, data)
     except ValidationError as exc:
-        return await _new_form(cx, session, values, form_errors(exc), 422)
+        return await _new_form(cx, session, values, form_errors(exc, LABELS, HINTS), 422)
     except Problem as exc:
         await session.rollback()
-        return await _new_form(cx, session, values, problem_errors(exc), 422)
+        return await _new_form(cx, session, values, problem_errors(exc, WORDS), 422)
     await session.commit()
     return cx.redirect(f"/tickets/{ticket.id}?notice=created")

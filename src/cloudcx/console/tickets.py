@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from cloudcx.accounts.models import User
 from cloudcx.api.problems import Problem
-from cloudcx.console import ticket_form
+from cloudcx.console import ticket_form, versions
 from cloudcx.console.records import (
     RecordNotFound,
     form_errors,
@@ -100,6 +101,37 @@ async def list_page(
     )
 
 
+LABELS = {"status": "Status", "priority": "Priority", "assignee_id": "Assignee"}
+MESSAGE_LABELS = {"body": "Message", "kind": "Kind of message"}
+ASSIGNEE_WORDS = {"assignee_id": "Choose an active agent from the list."}
+# "Send and set Solved": a reply and the status in one submit.
+SEND_AND_SET = {"send_pending": TicketStatus.PENDING, "send_solved": TicketStatus.SOLVED}
+
+
+def _status_word(status: TicketStatus) -> str:
+    return status.value.replace("_", " ").capitalize()
+
+
+def _flat(ticket: Ticket) -> dict[str, str]:
+    return {
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "assignee_id": str(ticket.assignee_id or ""),
+    }
+
+
+def snapshot(ticket: Ticket) -> versions.Snapshot:
+    return versions.snapshot(TicketPublic.model_validate(ticket), _flat(ticket))
+
+
+def _shown(agents_: list[User]) -> dict[str, dict[str, str]]:
+    return {
+        "status": {s.value: _status_word(s) for s in TicketStatus},
+        "priority": {p.value: p.value.capitalize() for p in TicketPriority},
+        "assignee_id": {"": "Unassigned", **{str(a.id): a.name for a in agents_}},
+    }
+
+
 async def _detail(
     cx: ConsoleDep, session: SessionDep, ticket: Ticket, status_code: int = 200, **extra: object
 ) -> Response:
@@ -115,6 +147,8 @@ async def _detail(
         {ticket.assignee_id, *(m.author_user_id for m in messages)},
     )
     extra.setdefault("errors", {})
+    extra.setdefault("values", {**_flat(ticket), "kind": "reply"})
+    extra.setdefault("snap", snapshot(ticket))
     return cx.render(
         "tickets/detail.html",
         status_code=status_code,
@@ -124,6 +158,7 @@ async def _detail(
         agents=await agents(session, cx),
         statuses=list(TicketStatus),
         priorities=list(TicketPriority),
+        send_and_set={k: _status_word(v) for k, v in SEND_AND_SET.items()},
         **extra,
     )
 
@@ -146,6 +181,7 @@ async def add_message(
     kind: Annotated[str, Form(max_length=10)] = "reply",
     body: Field = "",
 ) -> Response:
+    """A message alone: it changes no field an agent edits, so it needs no version."""
     user = cx.require_user()
     cx.check_csrf(csrf_token)
     ticket = await _ticket(session, cx, id_)
@@ -153,7 +189,8 @@ async def add_message(
         data = MessageCreate.model_validate({"kind": kind, "body": body})
         await service.add_message(session, ticket, data, user.id)
     except ValidationError as exc:
-        return await _detail(cx, session, ticket, 422, errors=form_errors(exc), body=body)
+        errors = form_errors(exc, MESSAGE_LABELS)
+        return await _detail(cx, session, ticket, 422, errors=errors, body=body)
     await session.commit()
     notice = "noted" if data.kind == "note" else "replied"
     return cx.redirect(f"{router.prefix}/{ticket.id}?notice={notice}")
@@ -165,23 +202,58 @@ async def update(
     session: SessionDep,
     id_: str,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
+    version: Annotated[str, Form(max_length=200)] = "",
+    original: Annotated[str, Form(max_length=2000)] = "",
     status: Annotated[str, Form(max_length=20)] = "",
     priority: Annotated[str, Form(max_length=20)] = "",
     assignee_id: Annotated[str, Form(max_length=40)] = "",
+    intent: Annotated[str, Form(max_length=20)] = "save",
+    kind: Annotated[str, Form(max_length=10)] = "reply",
+    body: Field = "",
 ) -> Response:
-    cx.require_user()
+    """Properties and, with Send, a message: one submit, one version check.
+
+    The ticket is locked until commit, so the version compared is the one replaced.
+    """
+    user = cx.require_user()
     cx.check_csrf(csrf_token)
-    ticket = await _ticket(session, cx, id_)
+    ticket = await service.get_ticket(session, cx.tenant.id, parse_id(id_), lock=True)
+    if ticket is None:
+        raise RecordNotFound
+    chosen = SEND_AND_SET.get(intent)
+    yours = {
+        "status": chosen.value if chosen else status,
+        "priority": priority,
+        "assignee_id": assignee_id,
+    }
+    again = {"values": {**yours, "kind": kind}, "body": body}
+    sending = intent == "send" or chosen is not None
+    if body.strip() and not sending:
+        errors = {"body": "Click Send to send this message, or clear it to save the properties."}
+        return await _detail(cx, session, ticket, 422, errors=errors, **again)
     try:
-        data = TicketUpdate.model_validate(
-            {"status": status, "priority": priority, "assignee_id": assignee_id or None}
+        data = TicketUpdate.model_validate({**yours, "assignee_id": assignee_id or None})
+        message = MessageCreate.model_validate({"kind": kind, "body": body}) if sending else None
+        versions.check(
+            version, original, snapshot(ticket), yours, LABELS, _shown(await agents(session, cx))
         )
         await service.update_ticket(session, ticket, data)
+        if message is not None:
+            await service.add_message(session, ticket, message, user.id)
     except ValidationError as exc:
-        return await _detail(cx, session, ticket, 422, errors=form_errors(exc))
+        errors = form_errors(exc, {**LABELS, **MESSAGE_LABELS})
+        return await _detail(cx, session, ticket, 422, errors=errors, **again)
+    except versions.EditConflict as conflict:
+        values = {**conflict.merged, "kind": kind}
+        return await _detail(
+            cx, session, ticket, 409, conflict=conflict, snap=conflict.current, values=values,
+            body=body,
+        )  # fmt: skip
     except Problem as exc:
         await session.rollback()
         ticket = await _ticket(session, cx, id_)
-        return await _detail(cx, session, ticket, 422, errors=problem_errors(exc))
+        errors = problem_errors(exc, ASSIGNEE_WORDS)
+        return await _detail(cx, session, ticket, 422, errors=errors, **again)
     await session.commit()
-    return cx.redirect(f"{router.prefix}/{ticket.id}?notice=saved")
+    notice = "saved" if message is None else "noted" if message.kind == "note" else "replied"
+    return cx.redirect(f"{router.prefix}/{ticket.id}?notice={notice}")

@@ -1,5 +1,5 @@
-"""Control Panel > Users > a user: rename, reset the password, and the confirmation
-pages of deactivate and reactivate (plain forms: they work without JavaScript).
+"""Control Panel > Users > a user: rename and reset the password (Deactivate and
+Reactivate ask first on ``console.users``' confirmation pages).
 
 Every change is audited (``accounts.admin``); a user of another tenant is not found.
 """
@@ -136,30 +136,3 @@ async def reset_password(
         return _reset_form(cx, target, 422, {"password": str(exc)})
     await session.commit()
     return cx.redirect(f"/users/{target.id}/edit?notice=password_reset")
-
-
-def _confirm(cx: Console, target: User, actor: User, deactivate: bool) -> Response:
-    """The page that asks before the POST of ``users.deactivate`` / ``users.activate``."""
-    if deactivate and target.id == actor.id:
-        return cx.render(
-            "users/confirm_status.html",
-            status_code=409,
-            target=target,
-            deactivate=True,
-            error=admin.SelfLockout().detail,
-        )
-    if target.is_active != deactivate:  # nothing to do: back to the list
-        return cx.redirect("/users")
-    return cx.render("users/confirm_status.html", target=target, deactivate=deactivate, error=None)
-
-
-@router.get("/deactivate")
-async def confirm_deactivate(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
-    actor = cx.require_admin()
-    return _confirm(cx, await _user(cx, session, id_), actor, deactivate=True)
-
-
-@router.get("/activate")
-async def confirm_activate(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
-    actor = cx.require_admin()
-    return _confirm(cx, await _user(cx, session, id_), actor, deactivate=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from cloudcx.core.cache import RecordCache
 from cloudcx.oauth.errors import InvalidClientError
 from cloudcx.oauth.forms import ClientCredentials
 from cloudcx.oauth.models import OAuthClient
+from cloudcx.oauth.scopes import SCOPES
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 500
@@ -123,7 +125,10 @@ async def create_client(
     client_name: str,
     description: str = "",
     created_by: uuid.UUID | None = None,
+    scopes: Sequence[str] | None = None,
 ) -> OAuthClient:
+    """``scopes`` None allows every scope (the command line's client); the Control
+    Panel passes what the administrator ticked."""
     name, desc = clean_details(client_name, description)
     client = OAuthClient(
         tenant_id=tenant_id,
@@ -132,6 +137,8 @@ async def create_client(
         description=desc,
         created_by=created_by,
     )
+    if scopes is not None:
+        client.scopes = [s for s in SCOPES if s in scopes]
     session.add(client)
     await session.flush()
     return client

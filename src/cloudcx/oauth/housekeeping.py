@@ -1,5 +1,5 @@
 """Deleting what can no longer be used: expired codes, refresh tokens, revocations,
-Control Panel sessions and ``Idempotency-Key`` records.
+Control Panel sessions, shown-once values and ``Idempotency-Key`` records.
 
 One process at a time runs it, every ``CLOUDCX_HOUSEKEEPING_INTERVAL`` seconds
 (``cloudcx.jobs``), in batches of ``jobs.BATCH`` rows; ``cloudcx cleanup`` runs
@@ -18,6 +18,7 @@ from cloudcx.api.models import IdempotencyRecord
 from cloudcx.db import utcnow
 from cloudcx.jobs import Step, batch_delete
 from cloudcx.oauth.models import AuthorizationCode, RefreshToken, Revocation
+from cloudcx.shown_once.models import ShownOnce
 
 INTERVAL = 3600.0
 # A used code is kept a while after it expires, so a late second use is still
@@ -37,6 +38,7 @@ def steps(idempotency_ttl: int, now: datetime | None = None) -> list[tuple[str, 
         # A revocation outlives every token it covers (oauth.revocation.revoke).
         ("revocations", batch_delete(Revocation, Revocation.expires_at <= now)),
         ("control panel sessions", batch_delete(WebSession, WebSession.expires_at <= now)),
+        ("shown-once values", batch_delete(ShownOnce, ShownOnce.expires_at <= now)),
         (
             "idempotency keys",
             batch_delete(

@@ -40,6 +40,14 @@ SCOPES: dict[str, Scope] = {
 }
 
 DEFAULT_CLIENT_SCOPES: tuple[str, ...] = tuple(SCOPES)
+# Least privilege: what a new client or API key starts with ticked in the Control
+# Panel — the profile and reading what every role may read. Writing, managing
+# agents and the audit log are ticked on purpose.
+STARTING_SCOPES: tuple[str, ...] = tuple(
+    s.name
+    for s in SCOPES.values()
+    if s.name == "profile" or (s.name.endswith(":read") and s.roles == _ALL)
+)
 
 
 def parse(scope: str | None) -> list[str]:

@@ -1,0 +1,1 @@
+"""Values shown once (new secrets), kept briefly and encrypted until displayed."""
