@@ -38,7 +38,7 @@ def page_statement(
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The statement and values the API runs for this page (limit 25)."""
     keyset = listing.SORTS[sort]
-    values = filters.values(tenant_id)
+    values = filters.values(tenant_id, dialect)
     values.update(pagination.bound(keyset, PageParams(25, cursor, None)))  # type: ignore[arg-type]
     after = "cursor_value" in values
     return listing.statement(dialect, frozenset(values), keyset, after_cursor=after), values

@@ -16,7 +16,8 @@ from cloudcx.oauth.models import (
     SigningKey,
 )
 from cloudcx.tenancy.models import Tenant, TenantDomain
-from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketTag
+from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketEvent, TicketTag
+from cloudcx.tickets.search import TicketSearch
 
 metadata = Base.metadata
 
@@ -38,6 +39,8 @@ __all__ = [
     "TenantDomain",
     "Ticket",
     "TicketCounter",
+    "TicketEvent",
+    "TicketSearch",
     "TicketTag",
     "User",
     "WebSession",

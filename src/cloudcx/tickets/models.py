@@ -5,11 +5,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Enum, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, Connection, Enum, ForeignKey, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloudcx.db import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
-from cloudcx.ddl import only_on
+from cloudcx.ddl import not_compared, only_on
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -31,6 +31,15 @@ class TicketPriority(enum.StrEnum):
     NORMAL = "normal"
     HIGH = "high"
     URGENT = "urgent"
+
+
+# The priorities in their order, as SQL: what ``sort=priority`` orders by and the
+# index of that order holds. The query must spell it exactly as the index does.
+PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
+PRIORITY_RANK_SQL = (
+    "(CASE priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 "
+    "WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 END)"
+)
 
 
 class TicketChannel(enum.StrEnum):
@@ -73,6 +82,17 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index(
             "ix_tickets_tenant_requester_created", "tenant_id", "requester_id", "created_at", "id"
         ),
+        # Migration jc01: the priority order, and "solved today" on the agents' home.
+        not_compared(
+            Index(
+                "ix_tickets_tenant_priority_created",
+                "tenant_id",
+                text(PRIORITY_RANK_SQL),
+                "created_at",
+                "id",
+            )
+        ),
+        Index("ix_tickets_tenant_solved", "tenant_id", "solved_at"),
         only_on(
             "postgresql",
             Index(
@@ -170,3 +190,29 @@ class Message(IdMixin, TimestampMixin, Base):
         ForeignKey("contacts.id", ondelete="SET NULL"), default=None
     )
     body: Mapped[str] = mapped_column(Text)
+
+
+class TicketEvent(IdMixin, TimestampMixin, Base):
+    """One change of one field of a ticket: what it was, what it became, who changed it.
+
+    Written by ``tickets.service`` in the transaction of the change itself, so
+    the record of a change exists exactly when the change does. ``actor_user_id``
+    is the agent (in the Control Panel, or the user a token acts for);
+    ``actor_client_id`` the OAuth client (or ``apikey:<id>``) that made the call,
+    empty for the Control Panel. ``old_value`` and ``new_value`` are JSON: text,
+    an id, null, or a list of tags.
+    """
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket_created", "ticket_id", "created_at", "id"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(20))
+    old_value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
+    new_value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
+    # Indexed for ON DELETE SET NULL when the user goes; the record stays.
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    actor_client_id: Mapped[str | None] = mapped_column(String(80), default=None)
