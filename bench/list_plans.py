@@ -89,10 +89,16 @@ async def cases(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, dict[s
         "priority=urgent": {"priority": "urgent"},
         "tag=vip": {"tag": "vip"},
         "updated_since=(3 days ago)": {"updated_since": since},
-        "q=printer": {"q": "printer"},
+        "sort=-priority": {"sort": "-priority"},
+        "sort=priority&status=open": {"sort": "priority", "status": [TicketStatus.OPEN]},
+        "q=printer (in 1 ticket of 13)": {"q": "printer"},
+        "q=refund (a prefix, 1 of 16)": {"q": "refund"},
         "q=12345 (rare)": {"q": "12345"},
         "q=zebra (no match)": {"q": "zebra"},
+        "q=(a requester's email)": {"q": "seed-contact-42@seed.example"},
+        "q=ada customer (a name)": {"q": "ada customer"},
         "status=open&q=printer": {"status": [TicketStatus.OPEN], "q": "printer"},
+        "q=printer&sort=-updated_at": {"q": "printer", "sort": "-updated_at"},
     }
 
 

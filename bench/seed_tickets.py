@@ -118,7 +118,7 @@ async def seed(
 
 async def _settle(engine: AsyncEngine) -> None:
     """What autovacuum does soon after a bulk load: fresh statistics for the planner,
-    and the new rows moved from the trigram index's pending list (which every search
+    and the new rows moved from the full-text GIN index's pending list (which every search
     reads in full) into the index proper.
 
     SQLite is left without statistics, as a server that never runs ANALYZE is.

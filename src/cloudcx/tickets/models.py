@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Enum, ForeignKey, Index, String, Text, event, text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloudcx.db import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -58,14 +58,11 @@ class MessageKind(enum.StrEnum):
 class Ticket(IdMixin, TimestampMixin, Base):
     """A customer's request and its state.
 
-    The list's indexes (migration 0006): each page of ``GET /api/v1/tickets``
-    is one range of one index read in the page's order, the id breaking ties
-    as the cursor does. ``q`` (text anywhere in the subject) cannot use a
-    b-tree. PostgreSQL answers it from a pg_trgm index. SQLite reads the
-    tenant's tickets newest first and stops at a page of matches; its
-    default-order index carries the subject, so a ticket that does not match
-    costs an index entry, not a row, but a word found in no subject still
-    reads the tenant's every entry.
+    The list's indexes (migrations 0006 and jc01): each page of
+    ``GET /api/v1/tickets`` is one range of one index read in the page's order,
+    the id breaking ties as the cursor does; ``sort=priority`` reads an index
+    on the priority's rank. ``q`` is answered by the full-text index of
+    ``tickets.search`` (docs/search.md).
     """
 
     __tablename__ = "tickets"
@@ -93,15 +90,6 @@ class Ticket(IdMixin, TimestampMixin, Base):
             )
         ),
         Index("ix_tickets_tenant_solved", "tenant_id", "solved_at"),
-        only_on(
-            "postgresql",
-            Index(
-                "ix_tickets_subject_trgm",
-                "subject",
-                postgresql_using="gin",
-                postgresql_ops={"subject": "gin_trgm_ops"},
-            ),
-        ),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -134,13 +122,6 @@ class Ticket(IdMixin, TimestampMixin, Base):
     def set_tags(self, tags: list[str]) -> None:
         keep = {row.tag: row for row in self.tag_rows}
         self.tag_rows = [keep.get(t) or TicketTag(tag=t) for t in dict.fromkeys(tags)]
-
-
-@event.listens_for(Ticket.__table__, "before_create")
-def _trigram_extension(_table: Any, connection: Connection, **_: Any) -> None:
-    """For ``create_all`` (the test suite); migration 0006 does it for a real database."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
 
 
 class TicketTag(Base):

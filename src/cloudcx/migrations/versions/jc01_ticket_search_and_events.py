@@ -9,6 +9,8 @@
 - ``ix_tickets_tenant_priority_created``: the order of ``sort=priority`` (an
   expression index on the priority's rank, then creation time and id).
 - ``ix_tickets_tenant_solved``: "solved today" on the agents' home page.
+- PostgreSQL: the trigram index of the subject (0006) goes; ``q`` no longer
+  reads it, and every write paid for it. pg_trgm itself stays.
 
 Revision ID: jc01
 Revises: 0011
@@ -231,6 +233,7 @@ def upgrade() -> None:
         op.create_index(
             "ix_ticket_search_document", "ticket_search", ["document"], postgresql_using="gin"
         )
+        op.drop_index("ix_tickets_subject_trgm", table_name="tickets")
     _backfill(dialect)
     with op.batch_alter_table("tickets") as batch_op:
         batch_op.create_index(
@@ -248,4 +251,12 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_FTS_DROP:
             op.execute(statement)
+    else:
+        op.create_index(
+            "ix_tickets_subject_trgm",
+            "tickets",
+            ["subject"],
+            postgresql_using="gin",
+            postgresql_ops={"subject": "gin_trgm_ops"},
+        )
     op.drop_table("ticket_search")
