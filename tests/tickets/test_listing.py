@@ -297,3 +297,69 @@ def test_sqlite_times_are_written_as_pydantic_writes_them(stored: str, written: 
         datetime.fromisoformat(stored).replace(tzinfo=UTC)
     )
     assert ours == as_pydantic == f'"{written}"'.encode()
+
+
+@pytest.mark.parametrize("sort", ["priority", "-priority"])
+async def test_priority_pages_are_stable_across_ties(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    tenant: TenantInfo,
+    admin_headers: Headers,
+    sort: str,
+) -> None:
+    """Priority (low to urgent), then creation time, then id: ties of both split by id."""
+    at = utcnow().replace(microsecond=0)
+    priorities = ["urgent", "low", "normal", "urgent", "high", "low", "normal", "urgent"]
+    tickets = [
+        Ticket(
+            tenant_id=tenant.id,
+            number=n,
+            subject=f"T{n}",
+            priority=p,
+            created_at=at + _SECOND * (n % 2),
+            updated_at=at,
+        )
+        for n, p in enumerate(priorities, start=1)
+    ]
+    db.add_all(tickets)
+    await db.commit()
+    items, pages = await collect_pages(http, f"{URL}?limit=3&sort={sort}", admin_headers)
+    rank = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
+    expected = sorted(tickets, key=lambda t: (rank[t.priority], t.created_at, str(t.id)))
+    if sort.startswith("-"):
+        expected.reverse()
+    assert [i["id"] for i in items] == [str(t.id) for t in expected]
+    assert pages == 3
+
+
+def _cursor(data: dict[str, Any]) -> str:
+    import base64
+
+    import orjson
+
+    return base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        pytest.param({"s": "-created_at", "v": "2026-01-01T00:00:00+00:00", "i": str(uuid.uuid4())},
+                     id="another-sort"),
+        pytest.param({"s": "priority", "v": "2026-01-01T00:00:00+00:00", "i": str(uuid.uuid4())},
+                     id="no-rank"),
+        pytest.param({"s": "priority", "v": "2026-01-01T00:00:00+00:00", "i": str(uuid.uuid4()),
+                      "r": "urgent"}, id="rank-not-a-number"),
+        pytest.param({"s": "priority", "v": "2026-01-01T00:00:00+00:00", "i": str(uuid.uuid4()),
+                      "r": True}, id="rank-a-boolean"),
+        pytest.param({"s": "priority", "v": "2026-01-01T00:00:00+00:00", "i": str(uuid.uuid4()),
+                      "r": 10**6}, id="rank-huge"),
+    ],
+)  # fmt: skip
+async def test_bad_priority_cursor_is_refused(
+    http: httpx.AsyncClient, tenant: TenantInfo, admin_headers: Headers, cursor: dict[str, Any]
+) -> None:
+    response = await http.get(
+        URL, params={"sort": "priority", "cursor": _cursor(cursor)}, headers=admin_headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "cursor"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.oauth.models import OAuthClient
+from cloudcx.tickets.activity import TRACKED
 from cloudcx.tickets.models import Message, Ticket, TicketEvent
 
 LABELS = {
@@ -28,6 +29,9 @@ LABELS = {
     "channel": "channel",
     "tags": "tags",
 }
+
+
+_ORDER = {name: n for n, name in enumerate(TRACKED)}
 
 
 @dataclass
@@ -113,7 +117,7 @@ def timeline(
     key = lambda e: (e.created_at, e.actor_user_id, e.actor_client_id)  # noqa: E731
     for (at, user_id, client_id), group in groupby(events, key=key):
         change = Change(at, user_id, client_id)
-        for e in group:
+        for e in sorted(group, key=lambda e: _ORDER.get(e.field, len(_ORDER))):
             before, after = _shown(e.field, e.old_value, names), _shown(e.field, e.new_value, names)
             change.fields.append((LABELS.get(e.field, e.field), before, after))
         entries.append(Entry(at, "change", change))
