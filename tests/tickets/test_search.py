@@ -18,7 +18,7 @@ from cloudcx.accounts.models import User
 from cloudcx.contacts import service as contacts
 from cloudcx.contacts.schemas import ContactUpdate
 from cloudcx.tenancy.service import TenantInfo
-from cloudcx.tickets import search, service
+from cloudcx.tickets import service, words
 from cloudcx.tickets.activity import Actor
 from cloudcx.tickets.models import Ticket
 from cloudcx.tickets.schemas import MessageCreate, TicketUpdate
@@ -138,8 +138,8 @@ async def test_many_words_are_cut_to_the_first_twelve(
     q = "printer fire " + " ".join(f"w{i}" for i in range(20))
     response = await http.get(URL, params={"q": q}, headers=admin_headers)
     assert response.status_code == 200
-    assert search.query_words(q)[:2] == ["printer", "fire"]
-    assert len(search.query_words(q)) == search.MAX_QUERY_WORDS
+    assert words.query_words(q)[:2] == ["printer", "fire"]
+    assert len(words.query_words(q)) == words.MAX_QUERY_WORDS
 
 
 async def test_search_pages_with_filters_and_sorts(
@@ -210,15 +210,15 @@ async def test_the_index_follows_every_change(
 
 
 def test_words_are_split_and_folded_the_same_everywhere() -> None:
-    assert search.words("Ünïcödé  CAFÉ—Straße_ok 42%") == ["unicode", "cafe", "strasse", "ok", "42"]
-    assert search.words("हिन्दी") == ["हिन्दी"]  # marks outside Latin stay in the word
-    assert search.match_value("sqlite", "print 42") == '"print"* "42"'
-    assert search.match_value("postgresql", "print 42") == "'print':* & '42'"
-    assert search.match_value("sqlite", "!!!") is None
+    assert words.words("Ünïcödé  CAFÉ—Straße_ok 42%") == ["unicode", "cafe", "strasse", "ok", "42"]
+    assert words.words("हिन्दी") == ["हिन्दी"]  # marks outside Latin stay in the word
+    assert words.match_value("sqlite", "print 42") == '"print"* "42"'
+    assert words.match_value("postgresql", "print 42") == "'print':* & '42'"
+    assert words.match_value("sqlite", "!!!") is None
 
 
 def test_a_huge_conversation_is_indexed_up_to_the_limit() -> None:
     parts = [" ".join(f"w{i}x{uuid.uuid4().hex}" for i in range(20_000))]
-    doc = search.document(parts)
-    assert sum(len(w.encode()) + 1 for w in doc) <= search.MAX_DOCUMENT_BYTES
+    doc = words.document(parts)
+    assert sum(len(w.encode()) + 1 for w in doc) <= words.MAX_DOCUMENT_BYTES
     assert doc[0].startswith("w0x")

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, false, select
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from cloudcx.tickets import search
+from cloudcx.tickets import search, words
 from cloudcx.tickets.models import Ticket, TicketPriority, TicketStatus, TicketTag
 
 TICKETS = Ticket.__table__.c
@@ -59,7 +59,7 @@ class TicketFilters:
         if self.updated_since is not None:
             values["updated_since"] = self.updated_since
         if self.q and self.q.strip():
-            match = search.match_value(dialect, self.q)
+            match = words.match_value(dialect, self.q)
             if match is None:
                 values["q_nothing"] = True
             else:

@@ -1,7 +1,7 @@
 """Full-text search of tickets: subject, description, messages, requester, number.
 
 Each ticket has one row in ``ticket_search`` whose ``document`` is the set of
-its words, made here in Python by ``words``: NFKC, case-folded, Latin accents
+its words, made in Python by ``tickets.words``: NFKC, case-folded, Latin accents
 removed, split at anything that is not a letter, a digit or a mark. The
 database indexes those words as they are, so both backends find exactly the
 same tickets:
@@ -24,9 +24,8 @@ The service rewrites a ticket's row whenever what it indexes changes
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import (
@@ -51,10 +50,8 @@ from cloudcx.contacts.models import Contact
 from cloudcx.db import Base, upsert
 from cloudcx.ddl import only_on, unmapped_tables
 from cloudcx.tickets.models import Message, Ticket
+from cloudcx.tickets.words import document, stored
 
-MAX_WORD = 60  # longer runs (hashes, base64) are no words anybody types
-MAX_DOCUMENT_BYTES = 400_000  # well inside PostgreSQL's 1 MB tsvector
-MAX_QUERY_WORDS = 12
 FTS_TABLE = "ticket_search_fts"
 
 
@@ -113,74 +110,6 @@ def _drop_fts(_table: Any, connection: Connection, **_: Any) -> None:
     if connection.dialect.name == "sqlite":
         for statement in SQLITE_DROP:
             connection.exec_driver_sql(statement)
-
-
-def _is_word_char(c: str) -> bool:
-    return unicodedata.category(c)[0] in "LNM"
-
-
-def _unaccented(text: str) -> str:
-    """Combining marks dropped after Latin letters only ("é" → "e"); elsewhere a
-    mark is part of the letter (Devanagari vowel signs, say)."""
-    out: list[str] = []
-    for c in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(c) and out and out[-1] < "\u0250":
-            continue
-        out.append(c)
-    return unicodedata.normalize("NFC", "".join(out))
-
-
-def words(text: str) -> list[str]:
-    """The words of ``text`` as search compares them, in order, repeats kept."""
-    folded = _unaccented(unicodedata.normalize("NFKC", text).casefold())
-    found: list[str] = []
-    word: list[str] = []
-    for c in folded + " ":
-        if _is_word_char(c):
-            word.append(c)
-        elif word:
-            if len(word) <= MAX_WORD:
-                found.append("".join(word))
-            word = []
-    return found
-
-
-def document(parts: Iterable[str]) -> list[str]:
-    """The distinct words of ``parts``, first seen first, up to MAX_DOCUMENT_BYTES."""
-    seen: dict[str, None] = {}
-    size = 0
-    for part in parts:
-        for word in words(part):
-            if word in seen:
-                continue
-            size += len(word.encode()) + 1
-            if size > MAX_DOCUMENT_BYTES:
-                return list(seen)
-            seen[word] = None
-    return list(seen)
-
-
-def stored(dialect: str, doc: list[str]) -> str:
-    """The document as the column holds it: words between spaces, or a tsvector
-    literal of quoted lexemes (a word never holds a quote or a backslash)."""
-    if dialect == "postgresql":
-        return " ".join(f"'{w}'" for w in doc)
-    return " ".join(doc)
-
-
-def query_words(q: str) -> list[str]:
-    return list(dict.fromkeys(words(q)))[:MAX_QUERY_WORDS]
-
-
-def match_value(dialect: str, q: str) -> str | None:
-    """The bound value of the match condition for ``q``; None when ``q`` has no word
-    (then nothing matches)."""
-    found = query_words(q)
-    if not found:
-        return None
-    if dialect == "postgresql":
-        return " & ".join(f"'{w}'" if w.isdigit() else f"'{w}':*" for w in found)
-    return " ".join(f'"{w}"' if w.isdigit() else f'"{w}"*' for w in found)
 
 
 TICKET_SEARCH = TicketSearch.__table__.c
