@@ -280,3 +280,19 @@ async def test_a_form_without_subject_and_tags_leaves_them(
     assert fresh is not None
     await db.refresh(fresh)
     assert (fresh.subject, fresh.tags) == ("Printer", ["hw"])
+
+
+async def test_sqlite_home_counts_read_one_index_each(
+    db: AsyncSession, tenant: TenantInfo, agent: User, test_db_url: str
+) -> None:
+    """Each count is a range of one index, counted without reading a ticket."""
+    if not test_db_url.startswith("sqlite"):
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    from cloudcx.console.home import count_queries
+
+    conn = await db.connection()
+    for label, query in count_queries(tenant.id, agent.id).items():
+        sql = query.compile(conn.sync_connection, compile_kwargs={"literal_binds": True})
+        plan = [row[-1] for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+        assert len(plan) == 1, (label, plan)
+        assert plan[0].startswith("SEARCH tickets USING COVERING INDEX ix_tickets_tenant_"), plan

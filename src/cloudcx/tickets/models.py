@@ -79,7 +79,7 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index(
             "ix_tickets_tenant_requester_created", "tenant_id", "requester_id", "created_at", "id"
         ),
-        # Migration jc01: the priority order, and "solved today" on the agents' home.
+        # Migration jc01: the priority order, and the counts of the agents' home.
         not_compared(
             Index(
                 "ix_tickets_tenant_priority_created",
@@ -90,6 +90,7 @@ class Ticket(IdMixin, TimestampMixin, Base):
             )
         ),
         Index("ix_tickets_tenant_solved", "tenant_id", "solved_at"),
+        Index("ix_tickets_tenant_assignee_status", "tenant_id", "assignee_id", "status"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

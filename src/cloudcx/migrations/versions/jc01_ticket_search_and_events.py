@@ -8,7 +8,9 @@
 - ``ticket_events``: who changed which field of a ticket, from what to what.
 - ``ix_tickets_tenant_priority_created``: the order of ``sort=priority`` (an
   expression index on the priority's rank, then creation time and id).
-- ``ix_tickets_tenant_solved``: "solved today" on the agents' home page.
+- ``ix_tickets_tenant_solved`` and ``ix_tickets_tenant_assignee_status``: the
+  counts of the agents' home page ("solved today", "my open tickets",
+  "unassigned"), each a count of one range of one index.
 - PostgreSQL: the trigram index of the subject (0006) goes; ``q`` no longer
   reads it, and every write paid for it. pg_trgm itself stays.
 
@@ -241,10 +243,14 @@ def upgrade() -> None:
             ["tenant_id", sa.text(PRIORITY_RANK_SQL), "created_at", "id"],
         )
         batch_op.create_index("ix_tickets_tenant_solved", ["tenant_id", "solved_at"])
+        batch_op.create_index(
+            "ix_tickets_tenant_assignee_status", ["tenant_id", "assignee_id", "status"]
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets") as batch_op:
+        batch_op.drop_index("ix_tickets_tenant_assignee_status")
         batch_op.drop_index("ix_tickets_tenant_solved")
         batch_op.drop_index("ix_tickets_tenant_priority_created")
     op.drop_table("ticket_events")
