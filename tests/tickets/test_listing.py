@@ -146,8 +146,7 @@ async def _plan(
 ) -> list[str]:
     fields = {k: people.get(v, v) if isinstance(v, str) else v for k, v in filters.items()}
     conn = await db.connection()
-    dialect = conn.dialect.name
-    query, values = page_statement(dialect, tenant.id, TicketFilters(**fields), sort, None)
+    query, values = await page_statement(conn, tenant.id, TicketFilters(**fields), sort, None)
     return await explain(conn, query, values)
 
 
@@ -196,6 +195,27 @@ async def test_sqlite_search_reads_the_full_text_index_then_tickets_by_id(
         re.fullmatch(r"SCAN ticket_search_fts VIRTUAL TABLE INDEX \d+:M\d*", line) for line in plan
     )
     assert not [line for line in plan if line.startswith("SCAN tickets")], plan
+
+
+async def test_sqlite_common_words_are_read_in_the_pages_order(
+    db: AsyncSession,
+    tenant: TenantInfo,
+    people: dict[str, uuid.UUID],
+    test_db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More matches than ``search.COMMON``: the tenant's tickets are walked in the
+    page's order, the matches read once from the full-text index, no sort."""
+    if not test_db_url.startswith("sqlite"):
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    from cloudcx.tickets import search
+
+    await make_ticket(db, tenant, subject="Printer")
+    monkeypatch.setattr(search, "COMMON", 0)
+    plan = await _plan(db, tenant, {"q": "printer"}, "-created_at", people)
+    assert plan[0].startswith("SEARCH tickets USING INDEX ix_tickets_tenant_created_subject"), plan
+    assert any(line.startswith("SCAN ticket_search_fts VIRTUAL TABLE") for line in plan), plan
+    assert not [line for line in plan if "TEMP B-TREE" in line], plan
 
 
 async def test_sqlite_tag_reads_ticket_ids_from_the_tag_index(
@@ -260,8 +280,8 @@ async def test_only_the_unfiltered_list_has_its_limit_in_the_sql(
     unfiltered list that saves the planning on every page; for q the one plan it kept
     was the wrong one for rare words (a scan of 100,000 tickets, 0.8 s)."""
     conn = await db.connection()
-    query, values = page_statement(
-        conn.dialect.name, tenant.id, TicketFilters(**filters), "-created_at", None
+    query, values = await page_statement(
+        conn, tenant.id, TicketFilters(**filters), "-created_at", None
     )
     sent: list[str] = []
 

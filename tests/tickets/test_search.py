@@ -222,3 +222,32 @@ def test_a_huge_conversation_is_indexed_up_to_the_limit() -> None:
     doc = words.document(parts)
     assert sum(len(w.encode()) + 1 for w in doc) <= words.MAX_DOCUMENT_BYTES
     assert doc[0].startswith("w0x")
+
+
+@pytest.mark.parametrize("common", [0, 1_000_000])
+async def test_common_and_rare_words_find_the_same(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    tenant: TenantInfo,
+    admin_headers: Headers,
+    monkeypatch: pytest.MonkeyPatch,
+    common: int,
+) -> None:
+    """Whichever way SQLite reads a search (``search.settle``), the pages are the same."""
+    from cloudcx.tickets import search
+
+    made = [
+        await make_ticket(db, tenant, subject=f"Printer {n}", priority=p)
+        for n, p in enumerate(["low", "urgent", "normal", "urgent", "high"])
+    ]
+    await make_ticket(db, tenant, subject="Scanner")
+    monkeypatch.setattr(search, "COMMON", common)
+    for sort in ("-created_at", "updated_at", "-priority"):
+        seen: list[str] = []
+        next_url: str | None = f"{URL}?q=printer&limit=2&sort={sort}"
+        while next_url:
+            body = (await http.get(next_url, headers=admin_headers)).json()
+            seen += [t["subject"] for t in body["data"]]
+            next_url = body["links"]["next"]
+        assert sorted(seen) == sorted(t.subject for t in made), sort
+    assert seen == ["Printer 3", "Printer 1", "Printer 4", "Printer 2", "Printer 0"]

@@ -98,7 +98,7 @@ async def list_page(
     if assignee == "me":
         assignee = str(user.id)
     filters = _in_view(view, _filters(status, priority, assignee, q), user)
-    query = filtered(cx.tenant.id, filters, session.get_bind().dialect.name)
+    query = await filtered(session, cx.tenant.id, filters)
     page = await page_of(session, cx, query, SORTS[sort], cursor, TicketPublic)
     names = await people(
         session,

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, false, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
@@ -94,26 +95,32 @@ _CONDITIONS: dict[str, Callable[[_Columns], ColumnElement[bool]]] = {
     "q_nothing": lambda c: false(),
 }
 # Every name a filter's value is bound by: a statement with any of them set is a filtered one.
-NAMES = frozenset(_CONDITIONS) - {"tenant_id"} | {"q_match"}
+# ``q_common`` binds nothing: it marks a search of common words (``search.settle``).
+NAMES = frozenset(_CONDITIONS) - {"tenant_id"} | {"q_match", "q_common"}
 
 
 def conditions(names: Collection[str], dialect: str) -> list[ColumnElement[bool]]:
     """The conditions of the filters named (keys of ``TicketFilters.values``).
 
-    With a search on SQLite, the page is read from the full-text index: its few
+    With a search on SQLite, the page is read from the full-text index: its
     matches are looked up by id and sorted. Left to itself SQLite (which has no
     statistics) would rather walk the tenant's tickets in the page's order and
-    test each, every one of them when the words are rare; the other conditions
-    are written so that no index of ``tickets`` but its primary key can serve.
+    test each, every one of them when the words are rare; so the other
+    conditions are written so that no index of ``tickets`` but its primary key
+    can serve. Unless the words are common (``q_common``): then that walk, which
+    stops at the first page of matches, is the cheaper way, and is left to it.
     PostgreSQL weighs both ways with its statistics.
     """
     searching = "q_match" in names
-    columns = _Unindexed() if searching and dialect == "sqlite" else TICKETS
+    by_id = searching and dialect == "sqlite" and "q_common" not in names
+    columns = _Unindexed() if by_id else TICKETS
     found = [make(columns) for name, make in _CONDITIONS.items() if name in names]
     return [*found, search.matches(dialect)] if searching else found
 
 
-def filtered(tenant_id: uuid.UUID, f: TicketFilters, dialect: str) -> Select[Any]:
+async def filtered(session: AsyncSession, tenant_id: uuid.UUID, f: TicketFilters) -> Select[Any]:
     """The tenant's tickets that pass ``f``, as ORM entities (the console's list)."""
+    dialect = session.get_bind().dialect.name
     values = f.values(tenant_id, dialect)
+    await search.settle(session, values)
     return select(Ticket).where(*conditions(values, dialect)).params(values)

@@ -26,6 +26,7 @@ from sqlalchemy.types import NullType
 
 from cloudcx.api import pagination
 from cloudcx.api.pagination import Keyset, PageParams, Rank
+from cloudcx.tickets import search
 from cloudcx.tickets.filters import NAMES, TAGS, TICKETS, TicketFilters, conditions
 from cloudcx.tickets.models import PRIORITY_RANK, PRIORITY_RANK_SQL, Ticket
 
@@ -63,6 +64,8 @@ async def page_items(
     """Up to ``limit + 1`` tickets as TicketPublic JSON, for ``pagination.json_page``."""
     dialect = session.get_bind().dialect.name
     values = filters.values(tenant_id, dialect)
+    if filters.q:
+        await search.settle(session, values)
     values.update(pagination.bound(keyset, params))
     query = statement(dialect, frozenset(values), keyset, after_cursor="cursor_value" in values)
     rows = (await session.execute(query, values)).all()

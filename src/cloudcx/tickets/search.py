@@ -39,11 +39,12 @@ from sqlalchemy import (
     cast,
     column,
     event,
+    func,
     select,
     table,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudcx.contacts.models import Contact
@@ -127,6 +128,30 @@ def matches(dialect: str) -> ColumnElement[bool]:
         rowids = select(FTS.c.rowid).where(FTS.c[FTS_TABLE].op("MATCH")(bindparam("q_match")))
         found = select(TICKET_SEARCH.ticket_id).where(TICKET_SEARCH.id.in_(rowids))
     return Ticket.__table__.c.id.in_(found)
+
+
+# On SQLite, a search with more matches than this (in every tenant) is read in
+# the page's order instead (``tickets.filters.conditions``).
+COMMON = 1000
+
+
+async def settle(conn: AsyncSession | AsyncConnection, values: dict[str, Any]) -> None:
+    """Choose how SQLite reads a search: ``q_common`` when the words are common.
+
+    A search is answered from the full-text index: its matches are looked up by
+    id and sorted, which costs a few microseconds per match. When there are
+    many, walking the tenant's tickets in the page's order and stopping at the
+    first page of matches costs less; SQLite keeps no statistics to see which,
+    so the matches are counted here, up to ``COMMON + 1`` (well under a
+    millisecond). PostgreSQL's planner weighs both ways itself.
+    """
+    bind = conn.get_bind() if isinstance(conn, AsyncSession) else conn
+    if "q_match" not in values or bind.dialect.name != "sqlite":
+        return
+    first = select(FTS.c.rowid).where(FTS.c[FTS_TABLE].op("MATCH")(values["q_match"]))
+    counted = select(func.count()).select_from(first.limit(COMMON + 1).subquery())
+    if (await conn.scalar(counted) or 0) > COMMON:
+        values["q_common"] = True
 
 
 async def reindex(session: AsyncSession, ticket_ids: Collection[uuid.UUID]) -> None:
