@@ -201,3 +201,29 @@ async def test_events_are_in_the_openapi_document(http: httpx.AsyncClient) -> No
     assert schema["properties"]["field"]["enum"] == [
         "subject", "status", "priority", "assignee_id", "requester_id", "channel", "tags"
     ]  # fmt: skip
+
+
+async def test_a_change_through_an_api_key_names_the_key_and_its_owner(
+    http: httpx.AsyncClient, db: AsyncSession, tenant: TenantInfo, admin: User
+) -> None:
+    from cloudcx.apikeys import service as api_keys
+    from tests.helpers import bearer, login
+
+    created = await api_keys.create_key(
+        db, admin, name="sync", scopes=["tickets:read", "tickets:write"]
+    )
+    await db.commit()
+    ticket = await make_ticket(db, tenant)
+    headers = bearer(created.secret)
+    patched = await http.patch(
+        f"/api/v1/tickets/{ticket.id}", headers=headers, json={"status": "pending"}
+    )
+    assert patched.status_code == 200, patched.text
+    [item] = (await http.get(url(ticket.id), headers=headers)).json()["data"]
+    assert (item["actor_user_id"], item["actor_client_id"]) == (
+        str(admin.id),
+        f"apikey:{created.key.id}",
+    )
+    await login(http, admin.email)
+    page = " ".join((await http.get(f"/tickets/{ticket.id}")).text.split())
+    assert "Admin</strong> via an API key changed status from <q>New</q> to <q>Pending</q>" in page
