@@ -296,3 +296,23 @@ async def test_sqlite_home_counts_read_one_index_each(
         plan = [row[-1] for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
         assert len(plan) == 1, (label, plan)
         assert plan[0].startswith("SEARCH tickets USING COVERING INDEX ix_tickets_tenant_"), plan
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["a\x00b", "x" * 5000, "🔥", "'", '"', "NEAR(", "*", "%_", "printer:*", "\\", "   "],
+)
+async def test_any_search_text_gives_a_page(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    tenant: TenantInfo,
+    other_tenant: TenantInfo,
+    agent: User,
+    q: str,
+) -> None:
+    await make_ticket(db, tenant, subject="Printer")
+    await make_ticket(db, other_tenant, subject="Printer of Globex")
+    await login(http, agent.email)
+    page = await http.get("/tickets", params={"q": q, "sort": "-priority"})
+    assert page.status_code == 200
+    assert "Printer of Globex" not in page.text
