@@ -26,19 +26,25 @@ from cloudcx.api.pagination import PageParams
 from cloudcx.db import create_engine, utcnow
 from cloudcx.models import metadata  # every table, so foreign keys resolve
 from cloudcx.tenancy.service import find_by_domain
-from cloudcx.tickets import listing
+from cloudcx.tickets import listing, search
 from cloudcx.tickets.filters import TicketFilters
 from cloudcx.tickets.models import Ticket, TicketStatus
 
 __all__ = ["metadata"]
 
 
-def page_statement(
-    dialect: str, tenant_id: uuid.UUID, filters: TicketFilters, sort: str, cursor: str | None
+async def page_statement(
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    filters: TicketFilters,
+    sort: str,
+    cursor: str | None,
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The statement and values the API runs for this page (limit 25)."""
+    dialect = conn.dialect.name
     keyset = listing.SORTS[sort]
-    values = filters.values(tenant_id)
+    values = filters.values(tenant_id, dialect)
+    await search.settle(conn, values)
     values.update(pagination.bound(keyset, PageParams(25, cursor, None)))  # type: ignore[arg-type]
     after = "cursor_value" in values
     return listing.statement(dialect, frozenset(values), keyset, after_cursor=after), values
@@ -89,10 +95,16 @@ async def cases(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, dict[s
         "priority=urgent": {"priority": "urgent"},
         "tag=vip": {"tag": "vip"},
         "updated_since=(3 days ago)": {"updated_since": since},
-        "q=printer": {"q": "printer"},
+        "sort=-priority": {"sort": "-priority"},
+        "sort=priority&status=open": {"sort": "priority", "status": [TicketStatus.OPEN]},
+        "q=printer (in 1 ticket of 13)": {"q": "printer"},
+        "q=refund (a prefix, 1 of 16)": {"q": "refund"},
         "q=12345 (rare)": {"q": "12345"},
         "q=zebra (no match)": {"q": "zebra"},
+        "q=(a requester's email)": {"q": "seed-contact-42@seed.example"},
+        "q=ada customer (a name)": {"q": "ada customer"},
         "status=open&q=printer": {"status": [TicketStatus.OPEN], "q": "printer"},
+        "q=printer&sort=-updated_at": {"q": "printer", "sort": "-updated_at"},
     }
 
 
@@ -104,7 +116,9 @@ async def report(url: str, domain: str, runs: int) -> None:
             tenant = await _tenant(conn, domain)
             for name, case in (await cases(conn, tenant)).items():
                 sort = case.pop("sort", "-created_at")
-                query, values = page_statement(dialect, tenant, TicketFilters(**case), sort, None)
+                query, values = await page_statement(
+                    conn, tenant, TicketFilters(**case), sort, None
+                )
                 ms = await _time(conn, query, values, runs)
                 print(f"\n## {name}  ({ms:.2f} ms per statement, {dialect})")
                 for line in await explain(conn, query, values, analyze=True):
@@ -119,7 +133,7 @@ async def _second_page(conn: AsyncConnection, dialect: str, tenant: uuid.UUID) -
     newest = newest.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     last = (await conn.execute(newest.offset(24).limit(1))).one()
     cursor = pagination._encode(listing.SORTS["-created_at"], last.created_at, last.id)
-    query, values = page_statement(dialect, tenant, TicketFilters(), "-created_at", cursor)
+    query, values = await page_statement(conn, tenant, TicketFilters(), "-created_at", cursor)
     print(f"\n## cursor=… (second page, {dialect})")
     for line in await explain(conn, query, values, analyze=True):
         print("   ", line)

@@ -9,9 +9,10 @@ when it exists (start the server once to bootstrap it, so its administrator can
 sign in) and created otherwise. Each tenant gets a few agents and some contacts
 (made once, reused by later runs; the agents cannot sign in) and ``count``
 tickets with varied statuses, priorities, assignees, requesters, tags and
-subjects. Rows go in with Core ``executemany`` in batches, in one transaction
-per tenant, and the tenant's ticket counter is advanced by ``count`` in that
-same transaction, so tickets created later through the API continue the
+subjects, each with its row of the full-text search (tickets.search). Rows go
+in with Core ``executemany`` in batches, in one transaction per tenant, and the
+tenant's ticket counter is advanced by ``count`` in that same transaction, so
+tickets created later through the API continue the
 numbering. On PostgreSQL the tables are vacuumed and analysed at the end.
 
 ``--other-tenant-count`` fills a second tenant (``--other-domain``) so that a
@@ -38,7 +39,7 @@ from cloudcx.accounts.models import Role, User
 from cloudcx.contacts.models import Contact
 from cloudcx.db import create_engine, create_sessionmaker, utcnow
 from cloudcx.tenancy.service import create_tenant, find_by_domain
-from cloudcx.tickets import service
+from cloudcx.tickets import search, service
 from cloudcx.tickets.models import Ticket, TicketChannel, TicketPriority, TicketStatus, TicketTag
 
 AGENTS = 8
@@ -117,14 +118,14 @@ async def seed(
 
 async def _settle(engine: AsyncEngine) -> None:
     """What autovacuum does soon after a bulk load: fresh statistics for the planner,
-    and the new rows moved from the trigram index's pending list (which every search
+    and the new rows moved from the full-text GIN index's pending list (which every search
     reads in full) into the index proper.
 
     SQLite is left without statistics, as a server that never runs ANALYZE is.
     """
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.exec_driver_sql("VACUUM ANALYZE tickets, ticket_tags")
+        await conn.exec_driver_sql("VACUUM ANALYZE tickets, ticket_tags, ticket_search")
 
 
 async def seed_tenant(session: AsyncSession, domain: str, count: int, rng: random.Random) -> Seeded:
@@ -142,6 +143,7 @@ async def seed_tenant(session: AsyncSession, domain: str, count: int, rng: rando
         await conn.execute(insert(Ticket), tickets)
         if tags:
             await conn.execute(insert(TicketTag), tags)
+        await search.reindex(session, [t["id"] for t in tickets])
     await session.commit()
     return Seeded(tenant.id, first, last, time.perf_counter() - started)
 

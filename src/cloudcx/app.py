@@ -36,6 +36,7 @@ from cloudcx.console import (
 )
 from cloudcx.console import contacts as console_contacts
 from cloudcx.console import errors as console_errors
+from cloudcx.console import home as console_home
 from cloudcx.console import oauth_clients as console_oauth_clients
 from cloudcx.console import tickets as console_tickets
 from cloudcx.console import two_factor as console_two_factor
@@ -54,6 +55,7 @@ from cloudcx.platform import Platform
 from cloudcx.security.limits import BodyLimitMiddleware
 from cloudcx.tenancy.middleware import TenantMiddleware
 from cloudcx.tickets import api as tickets_api
+from cloudcx.tickets import events_api
 from cloudcx.tickets import messages as messages_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -65,6 +67,7 @@ ROUTERS = (
     introspection.router,
     tickets_api.router,
     messages_api.router,
+    events_api.router,
     contacts_api.router,
     users_api.router,
     revocation_endpoint.router,
@@ -72,6 +75,7 @@ ROUTERS = (
     metadata.router,
     docs.router,
     console_auth.router,
+    console_home.router,
     console_two_factor.router,
     new_password.router,
     two_factor_account.router,

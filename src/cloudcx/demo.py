@@ -20,6 +20,7 @@ from cloudcx.accounts.models import Role, User
 from cloudcx.contacts.models import Contact
 from cloudcx.db import utcnow
 from cloudcx.platform import Platform
+from cloudcx.tickets import search
 from cloudcx.tickets import service as tickets
 from cloudcx.tickets.models import (
     Message,
@@ -165,6 +166,9 @@ async def load(platform: Platform, tenant_id: uuid.UUID, password: str | None = 
         contacts = _contacts(session, tenant_id)
         await session.flush()
         await _tickets(session, tenant_id, agents, contacts)
+        await session.flush()
+        made = await session.scalars(select(Ticket.id).where(Ticket.tenant_id == tenant_id))
+        await search.reindex(session, list(made))  # written here row by row, not by the service
         await session.commit()
         return DemoResult(loaded=True, agents=[a.email for a in agents], password=password)
 

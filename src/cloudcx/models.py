@@ -17,7 +17,8 @@ from cloudcx.oauth.models import (
 )
 from cloudcx.shown_once.models import ShownOnce
 from cloudcx.tenancy.models import Tenant, TenantDomain
-from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketTag
+from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketEvent, TicketTag
+from cloudcx.tickets.search import TicketSearch
 
 metadata = Base.metadata
 
@@ -40,6 +41,8 @@ __all__ = [
     "TenantDomain",
     "Ticket",
     "TicketCounter",
+    "TicketEvent",
+    "TicketSearch",
     "TicketTag",
     "User",
     "WebSession",

@@ -100,7 +100,7 @@ async def test_a_change_made_elsewhere_makes_the_page_stale(
     await login(http, agent.email)
     url = f"/tickets/{ticket.id}"
     stale = await form_on(http, url, "Save")
-    ticket.subject = "Renamed through the API"
+    ticket.description = "Described again through the API"  # not a field of the page's form
     await db.commit()
     choose(stale, "Priority", "low")
     refused = await submit(http, stale, "Save", url)

@@ -281,7 +281,8 @@ async def test_filters(
         f"assignee={agent.id}": ["100% CPU"],
         "status=pending&status=solved": ["100% CPU"],
         "q=refund": ["Refund please"],
-        "q=%25": ["100% CPU"],
+        "q=cpu": ["100% CPU"],
+        "q=%25": [],  # search is by words: punctuation alone finds nothing
         "updated_since=2000-01-01T00:00:00Z&sort=created_at": [
             "Refund please",
             "Login broken",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -20,7 +20,7 @@ import orjson
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Integer, Select, and_, bindparam, or_
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cloudcx.api.inputs import in_utc
@@ -70,21 +70,39 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 @dataclass(frozen=True, slots=True)
+class Rank:
+    """A sort key before the time: an SQL expression of small integers, and how to
+    get its value from a listed row or item (from the field it ranks)."""
+
+    expression: ColumnElement[int]
+    field: str
+    ranks: Mapping[str, int]
+
+    def of(self, row: Any) -> int:
+        value = row[self.field] if isinstance(row, dict) else getattr(row, self.field)
+        return self.ranks[str(value)]
+
+
+@dataclass(frozen=True, slots=True)
 class Keyset:
-    """Order of a listing: a datetime column and a direction, ties broken by id."""
+    """Order of a listing: a datetime column and a direction, ties broken by id;
+    with ``rank``, that rank first (``sort=priority``), all in the one direction."""
 
     name: str
     column: InstrumentedAttribute[Any]
     id_column: InstrumentedAttribute[Any]
     descending: bool
+    rank: Rank | None = None
 
 
-def _encode(keyset: Keyset, value: datetime, id_: uuid.UUID) -> str:
-    payload = orjson.dumps({"s": keyset.name, "v": value.isoformat(), "i": str(id_)})
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+def _encode(keyset: Keyset, value: datetime, id_: uuid.UUID, rank: int | None = None) -> str:
+    data: dict[str, Any] = {"s": keyset.name, "v": value.isoformat(), "i": str(id_)}
+    if rank is not None:
+        data["r"] = rank
+    return base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
 
 
-def _decode(keyset: Keyset, cursor: str) -> tuple[Any, uuid.UUID]:
+def _decode(keyset: Keyset, cursor: str) -> tuple[int | None, Any, uuid.UUID]:
     try:
         data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if data["s"] != keyset.name:
@@ -93,10 +111,13 @@ def _decode(keyset: Keyset, cursor: str) -> tuple[Any, uuid.UUID]:
         value, id_ = data["v"], data["i"]
         if not isinstance(value, str) or not isinstance(id_, str):
             raise ValueError("cursor of another format")
+        rank = data["r"] if keyset.rank is not None else None
+        if keyset.rank is not None and (type(rank) is not int or abs(rank) > 1000):
+            raise ValueError("cursor rank of another format")
         when = datetime.fromisoformat(value)
         if when.tzinfo is None:
             raise ValueError("cursor time without offset")
-        return in_utc(when), uuid.UUID(id_)
+        return rank, in_utc(when), uuid.UUID(id_)
     except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
         raise invalid("cursor", "The cursor is not valid for this listing.") from exc
 
@@ -104,11 +125,19 @@ def _decode(keyset: Keyset, cursor: str) -> tuple[Any, uuid.UUID]:
 def apply(query: Select[Any], keyset: Keyset, params: PageParams) -> Select[Any]:
     """Order, start after the cursor, and fetch one row more to know if a next page exists."""
     col, id_col = keyset.column, keyset.id_column
+    rank = keyset.rank.expression if keyset.rank else None
     if params.cursor:
-        value, last_id = _decode(keyset, params.cursor)
-        query = query.where(_after(col, id_col, value, last_id, keyset.descending))
-    order = (col.desc(), id_col.desc()) if keyset.descending else (col.asc(), id_col.asc())
-    return query.order_by(*order).limit(params.limit + 1)
+        rank_value, value, last_id = _decode(keyset, params.cursor)
+        after = _after(col, id_col, value, last_id, keyset.descending)
+        if rank is not None:
+            after = _ranked_after(rank, rank_value, after, keyset.descending)
+        query = query.where(after)
+    return query.order_by(*_order(keyset, col, id_col)).limit(params.limit + 1)
+
+
+def _order(keyset: Keyset, col: Any, id_col: Any) -> list[Any]:
+    keys = [keyset.rank.expression, col, id_col] if keyset.rank else [col, id_col]
+    return [k.desc() if keyset.descending else k.asc() for k in keys]
 
 
 def _after(col: Any, id_col: Any, value: Any, last_id: Any, descending: bool) -> Any:
@@ -120,6 +149,14 @@ def _after(col: Any, id_col: Any, value: Any, last_id: Any, descending: bool) ->
     if descending:
         return and_(col <= value, or_(col < value, id_col < last_id))
     return and_(col >= value, or_(col > value, id_col > last_id))
+
+
+def _ranked_after(rank: Any, rank_value: Any, after: Any, descending: bool) -> Any:
+    """Rows after the cursor when a rank comes first: a later rank, or the same rank
+    and after (time, id); the bound on the rank alone first, for the index."""
+    if descending:
+        return and_(rank <= rank_value, or_(rank < rank_value, after))
+    return and_(rank >= rank_value, or_(rank > rank_value, after))
 
 
 def ordered(
@@ -142,17 +179,22 @@ def ordered(
     if after_cursor:
         value = bindparam("cursor_value", type_=col.type)
         last_id = bindparam("cursor_id", type_=id_col.type)
-        query = query.where(_after(col, id_col, value, last_id, keyset.descending))
-    order = (col.desc(), id_col.desc()) if keyset.descending else (col.asc(), id_col.asc())
+        after = _after(col, id_col, value, last_id, keyset.descending)
+        if keyset.rank is not None:
+            rank_value = bindparam("cursor_rank", type_=Integer)
+            after = _ranked_after(keyset.rank.expression, rank_value, after, keyset.descending)
+        query = query.where(after)
     limit = bindparam("page_limit", type_=Integer, literal_execute=one_plan)
-    return query.order_by(*order).limit(limit)
+    return query.order_by(*_order(keyset, col, id_col)).limit(limit)
 
 
 def bound(keyset: Keyset, params: PageParams) -> dict[str, Any]:
     """The values of an ``ordered`` statement's parameters; 422 for a bad cursor."""
     values: dict[str, Any] = {"page_limit": params.limit + 1}
     if params.cursor:
-        values["cursor_value"], values["cursor_id"] = _decode(keyset, params.cursor)
+        rank, values["cursor_value"], values["cursor_id"] = _decode(keyset, params.cursor)
+        if keyset.rank is not None:
+            values["cursor_rank"] = rank
     return values
 
 
@@ -162,7 +204,8 @@ def page(rows: Sequence[Any], keyset: Keyset, params: PageParams, model: type[M]
     if len(rows) <= params.limit:
         return Page[model](data=items)  # type: ignore[valid-type]
     last = rows[params.limit - 1]
-    cursor = _encode(keyset, getattr(last, keyset.column.key), last.id)
+    rank = keyset.rank.of(last) if keyset.rank else None
+    cursor = _encode(keyset, getattr(last, keyset.column.key), last.id, rank)
     return Page[model](  # type: ignore[valid-type]
         data=items, next_cursor=cursor, links=PageLinks(next=_next_url(params, cursor))
     )
@@ -180,7 +223,8 @@ def json_page(items: Sequence[dict[str, Any]], keyset: Keyset, params: PageParam
         value = last[keyset.column.key]
         if isinstance(value, str):  # a listing's time written as JSON text already
             value = datetime.fromisoformat(value)
-        cursor = _encode(keyset, value, last[keyset.id_column.key])
+        rank = keyset.rank.of(last) if keyset.rank else None
+        cursor = _encode(keyset, value, last[keyset.id_column.key], rank)
         url = _next_url(params, cursor)
     body = {"data": data, "next_cursor": cursor, "links": {"next": url}}
     content = orjson.dumps(body, default=json_default, option=orjson.OPT_UTC_Z)

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and the Control Panel home page."""
+"""Sign-in and sign-out of the Control Panel."""
 
 from __future__ import annotations
 
@@ -114,9 +114,3 @@ async def logout(
     response = cx.redirect("/login?notice=signed_out")
     delete_cookie(cx.request, response, SESSION_COOKIE)
     return response
-
-
-@router.get("/")
-async def home(cx: ConsoleDep) -> Response:
-    cx.require_user()
-    return cx.render("home.html")

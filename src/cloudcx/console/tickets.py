@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from cloudcx.accounts.models import User
 from cloudcx.api.problems import Problem
-from cloudcx.console import ticket_form, versions
+from cloudcx.console import ticket_form, ticket_queue, ticket_timeline, versions
 from cloudcx.console.records import (
     RecordNotFound,
     form_errors,
-    page_of,
     parse_id,
     people,
     problem_errors,
@@ -26,14 +22,14 @@ from cloudcx.console.ticket_form import agents
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import SessionDep
 from cloudcx.tickets import service
-from cloudcx.tickets.filters import TicketFilters, filtered
-from cloudcx.tickets.listing import SORTS
-from cloudcx.tickets.models import Message, Ticket, TicketPriority, TicketStatus
+from cloudcx.tickets.activity import Actor
+from cloudcx.tickets.models import Ticket, TicketPriority, TicketStatus
 from cloudcx.tickets.schemas import MessageCreate, TicketPublic, TicketUpdate
 
 router = APIRouter(prefix="/tickets", include_in_schema=False)
 # Before the "/{id_}" routes, so that "/tickets/new" is not taken for an id.
 router.include_router(ticket_form.router)
+router.add_api_route("", ticket_queue.list_page, methods=["GET"])
 
 Field = Annotated[str, Form(max_length=70_000)]
 NOTICES = {
@@ -44,6 +40,17 @@ NOTICES = {
 }
 
 
+TAGS_HELP = (
+    "Tags are single words of letters, digits and - . : / _ (50 characters at most), "
+    "separated by commas or spaces; 20 at most."
+)
+
+
+def split_tags(text: str) -> list[str]:
+    """Tags as typed: separated by commas, spaces or both."""
+    return [t for t in text.replace(",", " ").split() if t]
+
+
 async def _ticket(session: SessionDep, cx: ConsoleDep, id_: str) -> Ticket:
     ticket = await service.get_ticket(session, cx.tenant.id, parse_id(id_))
     if ticket is None:
@@ -51,57 +58,13 @@ async def _ticket(session: SessionDep, cx: ConsoleDep, id_: str) -> Ticket:
     return ticket
 
 
-def _values(kind: type[StrEnum]) -> set[str]:
-    return {m.value for m in kind}
-
-
-def _filters(status: str, priority: str, assignee: str, q: str) -> TicketFilters:
-    """Query-string filters; unknown values are ignored rather than refused on a page."""
-    statuses = [TicketStatus(status)] if status in _values(TicketStatus) else None
-    prio = TicketPriority(priority) if priority in _values(TicketPriority) else None
-    try:
-        assignee_id = uuid.UUID(assignee) if assignee else None
-    except ValueError:
-        assignee_id = None
-    return TicketFilters(
-        status=statuses, priority=prio, assignee=assignee_id, q=q.replace("\x00", "")[:200]
-    )
-
-
-@router.get("")
-async def list_page(
-    cx: ConsoleDep,
-    session: SessionDep,
-    status: str = "",
-    priority: str = "",
-    assignee: str = "",
-    q: str = "",
-    cursor: str | None = None,
-) -> Response:
-    user = cx.require_user()
-    if assignee == "me":
-        assignee = str(user.id)
-    filters = _filters(status, priority, assignee, q)
-    query = filtered(cx.tenant.id, filters, session.get_bind().dialect.name)
-    page = await page_of(session, cx, query, SORTS["-created_at"], cursor, TicketPublic)
-    names = await people(
-        session,
-        cx.tenant.id,
-        {t.requester_id for t in page.data},
-        {t.assignee_id for t in page.data},
-    )
-    return cx.render(
-        "tickets/list.html",
-        page=page,
-        names=names,
-        agents=await agents(session, cx),
-        filters={"status": status, "priority": priority, "assignee": assignee, "q": q},
-        statuses=list(TicketStatus),
-        priorities=list(TicketPriority),
-    )
-
-
-LABELS = {"status": "Status", "priority": "Priority", "assignee_id": "Assignee"}
+LABELS = {
+    "subject": "Subject",
+    "status": "Status",
+    "priority": "Priority",
+    "assignee_id": "Assignee",
+    "tags": "Tags",
+}
 MESSAGE_LABELS = {"body": "Message", "kind": "Kind of message"}
 ASSIGNEE_WORDS = {"assignee_id": "Choose an active agent from the list."}
 # "Send and set Solved": a reply and the status in one submit.
@@ -114,9 +77,11 @@ def _status_word(status: TicketStatus) -> str:
 
 def _flat(ticket: Ticket) -> dict[str, str]:
     return {
+        "subject": ticket.subject,
         "status": ticket.status.value,
         "priority": ticket.priority.value,
         "assignee_id": str(ticket.assignee_id or ""),
+        "tags": " ".join(ticket.tags),
     }
 
 
@@ -135,16 +100,13 @@ def _shown(agents_: list[User]) -> dict[str, dict[str, str]]:
 async def _detail(
     cx: ConsoleDep, session: SessionDep, ticket: Ticket, status_code: int = 200, **extra: object
 ) -> Response:
-    messages = list(
-        await session.scalars(
-            select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at)
-        )
-    )
+    messages, events = await ticket_timeline.load(session, ticket)
+    contacts, users = ticket_timeline.mentioned(events)
     names = await people(
         session,
         cx.tenant.id,
-        {ticket.requester_id, *(m.author_contact_id for m in messages)},
-        {ticket.assignee_id, *(m.author_user_id for m in messages)},
+        {ticket.requester_id, *(m.author_contact_id for m in messages), *contacts},
+        {ticket.assignee_id, *(m.author_user_id for m in messages), *users},
     )
     extra.setdefault("errors", {})
     extra.setdefault("values", {**_flat(ticket), "kind": "reply"})
@@ -154,6 +116,8 @@ async def _detail(
         status_code=status_code,
         ticket=ticket,
         messages=messages,
+        timeline=ticket_timeline.timeline(messages, events, names),
+        clients=await ticket_timeline.client_names(session, cx.tenant.id, events),
         names=names,
         agents=await agents(session, cx),
         statuses=list(TicketStatus),
@@ -187,7 +151,7 @@ async def add_message(
     ticket = await _ticket(session, cx, id_)
     try:
         data = MessageCreate.model_validate({"kind": kind, "body": body})
-        await service.add_message(session, ticket, data, user.id)
+        await service.add_message(session, ticket, data, user.id, Actor(user.id))
     except ValidationError as exc:
         errors = form_errors(exc, MESSAGE_LABELS)
         return await _detail(cx, session, ticket, 422, errors=errors, body=body)
@@ -210,10 +174,13 @@ async def update(
     intent: Annotated[str, Form(max_length=20)] = "save",
     kind: Annotated[str, Form(max_length=10)] = "reply",
     body: Field = "",
+    subject: Annotated[str | None, Form(max_length=1000)] = None,
+    tags: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     """Properties and, with Send, a message: one submit, one version check.
 
     The ticket is locked until commit, so the version compared is the one replaced.
+    A form without the subject or tags fields leaves them as they are.
     """
     user = cx.require_user()
     cx.check_csrf(csrf_token)
@@ -221,27 +188,43 @@ async def update(
     if ticket is None:
         raise RecordNotFound
     chosen = SEND_AND_SET.get(intent)
+    saved = _flat(ticket)
     yours = {
+        "subject": saved["subject"] if subject is None else subject,
         "status": chosen.value if chosen else status,
         "priority": priority,
         "assignee_id": assignee_id,
+        "tags": saved["tags"] if tags is None else tags,
     }
     again = {"values": {**yours, "kind": kind}, "body": body}
     sending = intent == "send" or chosen is not None
     if body.strip() and not sending:
         errors = {"body": "Click Send to send this message, or clear it to save the properties."}
         return await _detail(cx, session, ticket, 422, errors=errors, **again)
+    fields: dict[str, object] = {
+        "status": yours["status"],
+        "priority": priority,
+        "assignee_id": assignee_id or None,
+    }
+    if subject is not None:
+        fields["subject"] = subject
+    if tags is not None:
+        fields["tags"] = split_tags(tags)
     try:
-        data = TicketUpdate.model_validate({**yours, "assignee_id": assignee_id or None})
+        data = TicketUpdate.model_validate(fields)
         message = MessageCreate.model_validate({"kind": kind, "body": body}) if sending else None
         versions.check(
             version, original, snapshot(ticket), yours, LABELS, _shown(await agents(session, cx))
         )
-        await service.update_ticket(session, ticket, data)
+        await service.update_ticket(session, ticket, data, Actor(user.id))
         if message is not None:
-            await service.add_message(session, ticket, message, user.id)
+            await service.add_message(session, ticket, message, user.id, Actor(user.id))
     except ValidationError as exc:
         errors = form_errors(exc, {**LABELS, **MESSAGE_LABELS})
+        if "tags" in errors:
+            errors["tags"] = TAGS_HELP
+        if "subject" in errors:
+            errors["subject"] = "Enter a subject, 250 characters at most."
         return await _detail(cx, session, ticket, 422, errors=errors, **again)
     except versions.EditConflict as conflict:
         values = {**conflict.merged, "kind": kind}

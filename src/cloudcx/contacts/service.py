@@ -13,6 +13,7 @@ from cloudcx.api.problems import Conflict, invalid
 from cloudcx.contacts.models import Contact
 from cloudcx.contacts.schemas import ContactCreate, ContactUpdate
 from cloudcx.db import utcnow
+from cloudcx.tickets import search as ticket_search
 
 DUPLICATE = "A contact with this email already exists."
 _NOT_NULL = ("first_name", "last_name", "company", "job_title", "tags", "notes")
@@ -80,6 +81,17 @@ async def update_contact(session: AsyncSession, contact: Contact, data: ContactU
         raise invalid("email", "A contact needs a name, an email or a phone number.")
     contact.updated_at = utcnow()
     await flush(session)
+    if sent & {"first_name", "last_name", "email"}:
+        # The requester's name and email are words of their tickets' search.
+        await ticket_search.reindex(session, await ticket_search.requested_by(session, contact.id))
+
+
+async def delete_contact(session: AsyncSession, contact: Contact) -> None:
+    """Delete the contact; its tickets stay, without it, and its words leave their search."""
+    requested = await ticket_search.requested_by(session, contact.id)
+    await session.delete(contact)
+    await session.flush()
+    await ticket_search.reindex(session, requested)
 
 
 async def flush(session: AsyncSession) -> None:

@@ -19,6 +19,7 @@ from cloudcx.api.problems import NotFound
 from cloudcx.deps import ReadSessionDep, SessionDep, TenantDep
 from cloudcx.oauth.tokens import AccessToken
 from cloudcx.tickets import listing, service
+from cloudcx.tickets.activity import Actor
 from cloudcx.tickets.filters import TicketFilters
 from cloudcx.tickets.listing import SORTS, Sort
 from cloudcx.tickets.models import Ticket, TicketPriority, TicketStatus
@@ -59,9 +60,22 @@ async def list_tickets(
         AwareUtcTime | None, Query(description="ISO 8601 with offset, e.g. 2026-01-31T00:00:00Z.")
     ] = None,
     q: Annotated[
-        str | None, Query(max_length=200, pattern=NO_NUL, description="Text in the subject.")
+        str | None,
+        Query(
+            max_length=200,
+            pattern=NO_NUL,
+            description="Words in the subject, description, messages, requester's name or "
+            "email, or the ticket number. Every word must be found; a word also finds longer "
+            "ones that start with it, a number only itself. Punctuation only separates words.",
+        ),
     ] = None,
-    sort: Annotated[Sort, Query(description="Field, `-` for descending.")] = "-created_at",
+    sort: Annotated[
+        Sort,
+        Query(
+            description="Field, `-` for descending. `priority` orders by priority "
+            "(low to urgent), then by creation time."
+        ),
+    ] = "-created_at",
 ) -> Response:
     # Returned as it is: the response model above documents the items, but
     # validating them again would cost more than reading them (tickets.listing).
@@ -112,10 +126,10 @@ async def read_ticket(request: Request, _: Read, ticket: TicketDep) -> Response:
     responses=problems(404, 412),
 )
 async def update_ticket(
-    request: Request, session: SessionDep, _: Write, ticket: TicketDep, payload: TicketUpdate
+    request: Request, session: SessionDep, token: Write, ticket: TicketDep, payload: TicketUpdate
 ) -> Response:
     check_if_match(request, TicketPublic.model_validate(ticket))
-    await service.update_ticket(session, ticket, payload)
+    await service.update_ticket(session, ticket, payload, Actor.of_token(token))
     await session.commit()
     return tagged(request, TicketPublic.model_validate(ticket))
 

@@ -15,28 +15,33 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import ColumnElement, Select, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from cloudcx.api import pagination
-from cloudcx.api.pagination import Keyset, PageParams
-from cloudcx.tickets.filters import TAGS, TICKETS, TicketFilters, conditions
-from cloudcx.tickets.models import Ticket
+from cloudcx.api.pagination import Keyset, PageParams, Rank
+from cloudcx.tickets import search
+from cloudcx.tickets.filters import NAMES, TAGS, TICKETS, TicketFilters, conditions
+from cloudcx.tickets.models import PRIORITY_RANK, PRIORITY_RANK_SQL, Ticket
 
+# Priority, then creation time, then id, all one way: the order of the index
+# ix_tickets_tenant_priority_created, read forwards or backwards.
+BY_PRIORITY = Rank(literal_column(PRIORITY_RANK_SQL), "priority", PRIORITY_RANK)
 SORTS = {
     "created_at": Keyset("created_at", Ticket.created_at, Ticket.id, descending=False),
     "-created_at": Keyset("-created_at", Ticket.created_at, Ticket.id, descending=True),
     "updated_at": Keyset("updated_at", Ticket.updated_at, Ticket.id, descending=False),
     "-updated_at": Keyset("-updated_at", Ticket.updated_at, Ticket.id, descending=True),
+    "priority": Keyset("priority", Ticket.created_at, Ticket.id, False, BY_PRIORITY),
+    "-priority": Keyset("-priority", Ticket.created_at, Ticket.id, True, BY_PRIORITY),
 }
-Sort = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+Sort = Literal["created_at", "-created_at", "updated_at", "-updated_at", "priority", "-priority"]
 
 # TicketPublic's fields, in its order.
 FIELDS = (
@@ -44,7 +49,7 @@ FIELDS = (
     "requester_id", "assignee_id", "tags", "created_at", "updated_at", "solved_at",
 )  # fmt: skip
 
-FILTERS = frozenset(f.name for f in fields(TicketFilters))  # their values are named alike
+FILTERS = NAMES
 _Shape = tuple[str, frozenset[str], str, bool]
 _statements: dict[_Shape, Select[Any]] = {}
 
@@ -58,7 +63,9 @@ async def page_items(
 ) -> list[dict[str, Any]]:
     """Up to ``limit + 1`` tickets as TicketPublic JSON, for ``pagination.json_page``."""
     dialect = session.get_bind().dialect.name
-    values = filters.values(tenant_id)
+    values = filters.values(tenant_id, dialect)
+    if filters.q:
+        await search.settle(session, values)
     values.update(pagination.bound(keyset, params))
     query = statement(dialect, frozenset(values), keyset, after_cursor="cursor_value" in values)
     rows = (await session.execute(query, values)).all()

@@ -16,6 +16,7 @@ from cloudcx.api.pagination import Keyset, Page, PageDep
 from cloudcx.deps import SessionDep
 from cloudcx.oauth.tokens import AccessToken
 from cloudcx.tickets import service
+from cloudcx.tickets.activity import Actor
 from cloudcx.tickets.api import TicketDep
 from cloudcx.tickets.models import Message
 from cloudcx.tickets.schemas import MessageCreate, MessagePublic
@@ -65,6 +66,7 @@ async def add_message(
 ) -> Response:
     if replay := await idem.replay(session, request, payload):
         return replay
-    message = await service.add_message(session, ticket, payload, token.user_id)
+    actor = Actor.of_token(token)
+    message = await service.add_message(session, ticket, payload, token.user_id, actor)
     result = MessagePublic.model_validate(message)
     return await idem.commit(session, request, payload, result)

@@ -5,11 +5,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Enum, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloudcx.db import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
-from cloudcx.ddl import only_on
+from cloudcx.ddl import not_compared, only_on
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -33,6 +33,15 @@ class TicketPriority(enum.StrEnum):
     URGENT = "urgent"
 
 
+# The priorities in their order, as SQL: what ``sort=priority`` orders by and the
+# index of that order holds. The query must spell it exactly as the index does.
+PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
+PRIORITY_RANK_SQL = (
+    "(CASE priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 "
+    "WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 END)"
+)
+
+
 class TicketChannel(enum.StrEnum):
     EMAIL = "email"
     PHONE = "phone"
@@ -49,14 +58,11 @@ class MessageKind(enum.StrEnum):
 class Ticket(IdMixin, TimestampMixin, Base):
     """A customer's request and its state.
 
-    The list's indexes (migration 0006): each page of ``GET /api/v1/tickets``
-    is one range of one index read in the page's order, the id breaking ties
-    as the cursor does. ``q`` (text anywhere in the subject) cannot use a
-    b-tree. PostgreSQL answers it from a pg_trgm index. SQLite reads the
-    tenant's tickets newest first and stops at a page of matches; its
-    default-order index carries the subject, so a ticket that does not match
-    costs an index entry, not a row, but a word found in no subject still
-    reads the tenant's every entry.
+    The list's indexes (migrations 0006 and 0014): each page of
+    ``GET /api/v1/tickets`` is one range of one index read in the page's order,
+    the id breaking ties as the cursor does; ``sort=priority`` reads an index
+    on the priority's rank. ``q`` is answered by the full-text index of
+    ``tickets.search`` (docs/search.md).
     """
 
     __tablename__ = "tickets"
@@ -73,15 +79,18 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index(
             "ix_tickets_tenant_requester_created", "tenant_id", "requester_id", "created_at", "id"
         ),
-        only_on(
-            "postgresql",
+        # Migration 0014: the priority order, and the counts of the agents' home.
+        not_compared(
             Index(
-                "ix_tickets_subject_trgm",
-                "subject",
-                postgresql_using="gin",
-                postgresql_ops={"subject": "gin_trgm_ops"},
-            ),
+                "ix_tickets_tenant_priority_created",
+                "tenant_id",
+                text(PRIORITY_RANK_SQL),
+                "created_at",
+                "id",
+            )
         ),
+        Index("ix_tickets_tenant_solved", "tenant_id", "solved_at"),
+        Index("ix_tickets_tenant_assignee_status", "tenant_id", "assignee_id", "status"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -114,13 +123,6 @@ class Ticket(IdMixin, TimestampMixin, Base):
     def set_tags(self, tags: list[str]) -> None:
         keep = {row.tag: row for row in self.tag_rows}
         self.tag_rows = [keep.get(t) or TicketTag(tag=t) for t in dict.fromkeys(tags)]
-
-
-@event.listens_for(Ticket.__table__, "before_create")
-def _trigram_extension(_table: Any, connection: Connection, **_: Any) -> None:
-    """For ``create_all`` (the test suite); migration 0006 does it for a real database."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
 
 
 class TicketTag(Base):
@@ -170,3 +172,29 @@ class Message(IdMixin, TimestampMixin, Base):
         ForeignKey("contacts.id", ondelete="SET NULL"), default=None
     )
     body: Mapped[str] = mapped_column(Text)
+
+
+class TicketEvent(IdMixin, TimestampMixin, Base):
+    """One change of one field of a ticket: what it was, what it became, who changed it.
+
+    Written by ``tickets.service`` in the transaction of the change itself, so
+    the record of a change exists exactly when the change does. ``actor_user_id``
+    is the agent (in the Control Panel, or the user a token acts for);
+    ``actor_client_id`` the OAuth client (or ``apikey:<id>``) that made the call,
+    empty for the Control Panel. ``old_value`` and ``new_value`` are JSON: text,
+    an id, null, or a list of tags.
+    """
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket_created", "ticket_id", "created_at", "id"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(20))
+    old_value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
+    new_value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
+    # Indexed for ON DELETE SET NULL when the user goes; the record stays.
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    actor_client_id: Mapped[str | None] = mapped_column(String(80), default=None)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -166,4 +166,45 @@ class MessagePublic(BaseModel):
     author_user_id: uuid.UUID | None
     author_contact_id: uuid.UUID | None
     body: str
+    created_at: datetime
+
+
+EventField = Literal[
+    "subject", "status", "priority", "assignee_id", "requester_id", "channel", "tags"
+]
+EventValue = str | list[str] | None
+
+
+class TicketEventPublic(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a",
+                    "ticket_id": "0b6c2f4e-8f0a-4c1e-9d0e-6a1f3b2c4d5e",
+                    "field": "status",
+                    "old_value": "open",
+                    "new_value": "solved",
+                    "actor_user_id": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
+                    "actor_client_id": "hQ3n0bT9x2Yc7LwKp4Vd1A",
+                    "created_at": "2026-03-02T10:05:00Z",
+                }
+            ]
+        },
+    )
+
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    field: EventField = Field(description="The ticket field that changed.")
+    old_value: EventValue = Field(description="Its value before: text, an id, tags, or null.")
+    new_value: EventValue = Field(description="Its value after the change.")
+    actor_user_id: uuid.UUID | None = Field(
+        description="The agent who changed it (in the Control Panel, or the user the "
+        "application acted for); null for an application acting for nobody."
+    )
+    actor_client_id: str | None = Field(
+        description="The OAuth client that made the change (`apikey:<id>` for an API key); "
+        "null for a change made in the Control Panel."
+    )
     created_at: datetime

@@ -12,6 +12,8 @@ from cloudcx.api.problems import invalid
 from cloudcx.contacts import service as contacts
 from cloudcx.contacts.models import Contact
 from cloudcx.db import upsert, utcnow
+from cloudcx.tickets import search
+from cloudcx.tickets.activity import Actor, record, snapshot
 from cloudcx.tickets.models import (
     Message,
     MessageKind,
@@ -119,10 +121,20 @@ async def create_ticket(session: AsyncSession, tenant_id: uuid.UUID, data: Ticke
     set_status(ticket, data.status)
     session.add(ticket)
     await session.flush()
+    await search.reindex(session, [ticket.id])
     return ticket
 
 
-async def update_ticket(session: AsyncSession, ticket: Ticket, data: TicketUpdate) -> None:
+# What the search document is made of, on the ticket itself (messages aside).
+_INDEXED = ("subject", "description", "requester_id")
+
+
+async def update_ticket(
+    session: AsyncSession, ticket: Ticket, data: TicketUpdate, actor: Actor
+) -> None:
+    """Apply ``data``; each tracked field that changes is recorded as ``actor``'s."""
+    before = snapshot(ticket)
+    old_description = ticket.description
     sent = data.model_fields_set
     for name in ("subject", "status", "priority", "channel", "description", "tags"):
         if name in sent and getattr(data, name) is None:
@@ -141,13 +153,23 @@ async def update_ticket(session: AsyncSession, ticket: Ticket, data: TicketUpdat
     if data.tags is not None:
         ticket.set_tags(data.tags)
     ticket.updated_at = utcnow()
+    changed = record(session, ticket, before, actor)
     await session.flush()
+    if ticket.description != old_description or set(changed) & set(_INDEXED):
+        await search.reindex(session, [ticket.id])
 
 
 async def add_message(
-    session: AsyncSession, ticket: Ticket, data: MessageCreate, user_id: uuid.UUID | None
+    session: AsyncSession,
+    ticket: Ticket,
+    data: MessageCreate,
+    user_id: uuid.UUID | None,
+    actor: Actor | None = None,
 ) -> Message:
-    """An agent's reply opens a ``new`` ticket; a customer's reply reopens a waiting one."""
+    """An agent's reply opens a ``new`` ticket; a customer's reply reopens a waiting one.
+
+    The status change this makes is recorded as ``actor``'s (by default the user).
+    """
     if data.author_contact_id is not None:
         await check_requester(
             session, ticket.tenant_id, data.author_contact_id, "author_contact_id"
@@ -168,10 +190,13 @@ async def add_message(
         body=data.body,
     )
     session.add(message)
+    before = snapshot(ticket)
     if data.kind is MessageKind.REPLY and ticket.status in _reopened_by(author_user is None):
         set_status(ticket, TicketStatus.OPEN)
     ticket.updated_at = utcnow()
+    record(session, ticket, before, actor or Actor(user_id))
     await session.flush()
+    await search.reindex(session, [ticket.id])
     return message
 
 
