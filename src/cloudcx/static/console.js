@@ -28,3 +28,32 @@ document.addEventListener("click", (event) => {
     if (!d.contains(event.target)) d.removeAttribute("open");
   });
 });
+
+// The navigation menu (a <details>) is always open from 800 px. The stylesheet
+// does that through ::details-content; opening it here covers browsers without
+// it. Below 800 px it starts closed, as the page was sent.
+(() => {
+  const menu = document.querySelector("details[data-nav-menu]");
+  if (!menu) return;
+  document.documentElement.classList.add("js");
+  const wide = window.matchMedia("(min-width: 800px)");
+  const follow = () => { menu.open = wide.matches; };
+  follow();
+  wide.addEventListener("change", follow);
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || wide.matches || !menu.open) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+})();
+
+// Stacked table cells show their column's name from data-label; a cell
+// without one borrows its column header's text.
+document.querySelectorAll("table.grid").forEach((table) => {
+  const headers = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  table.querySelectorAll("tbody tr").forEach((row) => {
+    [...row.children].forEach((cell, n) => {
+      if (!cell.dataset.label && headers[n]) cell.dataset.label = headers[n];
+    });
+  });
+});
