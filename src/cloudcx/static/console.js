@@ -15,7 +15,7 @@ document.addEventListener("click", async (event) => {
   setTimeout(() => { button.textContent = label; }, 1500);
 });
 
-// Close an open Action menu with Escape or a click elsewhere.
+// Close an open Action menu with Escape, a click elsewhere ...
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
   document.querySelectorAll("details.menu-button[open]").forEach((d) => {
@@ -23,11 +23,15 @@ document.addEventListener("keydown", (event) => {
     d.querySelector("summary").focus();
   });
 });
-document.addEventListener("click", (event) => {
+// ... and when the focus moves on, so that an open menu hides nothing the Tab
+// key reaches next (the Action button of the row below).
+const closeMenusOutside = (event) => {
   document.querySelectorAll("details.menu-button[open]").forEach((d) => {
     if (!d.contains(event.target)) d.removeAttribute("open");
   });
-});
+};
+document.addEventListener("click", closeMenusOutside);
+document.addEventListener("focusin", closeMenusOutside);
 
 // The navigation menu (a <details>) is always open from 800 px. The stylesheet
 // does that through ::details-content; opening it here covers browsers without

@@ -35,9 +35,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHECKED_PAGES = {
     "ticket": "Tickets",
     "tickets": "Tickets",
+    "oauth-clients": "OAuth Client",
     "oauth-client-edit": "OAuth Client",
     "consent": None,
 }
+# Beside the main pages, the rest of the Control Panel gets the lighter checks.
+MORE_PATHS = [
+    "/tickets/new",
+    "/contacts/new",
+    "/users/new",
+    "/settings/security/oauth-clients/new",
+    "/settings/security/keys",
+    "/settings/security/audit-log",
+    "/settings/security/two-factor",
+    "/settings/security/api-keys",
+    "/settings/security/api-keys/new",
+    "/account/connected-apps",
+    "/account/security",
+    "/account/two-factor",
+]
 SIZES = {"390": PHONE, "1280": DESKTOP}
 
 
@@ -84,6 +100,23 @@ def test_page_fits_and_every_control_is_reachable(
     else:
         expect(current_items(page)).to_have_count(1)
         expect(current_items(page)).to_have_accessible_name(expected)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}px" for w in SIZES])
+def test_every_page_fits_and_meets_contrast(
+    contexts: Contexts, demo_site: DemoSite, size: str
+) -> None:
+    page = contexts.signed_in_page(SIZES[size])
+    found: dict[str, list[str]] = {}
+    for path in [p for _, p in demo_site.pages()] + MORE_PATHS:
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        width, inner = horizontal_scroll(page)
+        problems = [f"{width} px wide"] if width > inner else []
+        problems += low_contrast_text(page) + weak_field_borders(page)
+        if problems:
+            found[path] = problems
+    assert found == {}
 
 
 def test_ticket_page_reads_in_lines_on_a_phone(contexts: Contexts, demo_site: DemoSite) -> None:
@@ -171,6 +204,34 @@ def test_navigation_collapses_to_a_menu_below_800_px_without_javascript(
     nav.get_by_role("link", name="Contacts").click()
     expect(page.get_by_role("heading", level=1, name="Contacts")).to_be_visible()
     expect(main_menu(page).get_by_role("link", name="Tickets")).to_be_hidden()
+
+
+def test_escape_closes_the_menu_and_returns_to_its_button(
+    contexts: Contexts, demo_site: DemoSite
+) -> None:
+    page = contexts.signed_in_page(PHONE)
+    page.goto("/tickets")
+    menu_button(page).focus()
+    page.keyboard.press("Enter")
+    contacts = main_menu(page).get_by_role("link", name="Contacts")
+    expect(contacts).to_be_visible()
+    contacts.focus()
+    page.keyboard.press("Escape")
+    expect(contacts).to_be_hidden()
+    expect(menu_button(page)).to_be_focused()
+
+
+def test_an_open_action_menu_closes_when_the_focus_moves_on(
+    contexts: Contexts, demo_site: DemoSite
+) -> None:
+    page = contexts.signed_in_page(DESKTOP)
+    page.goto("/settings/security/oauth-clients")
+    first, second = page.get_by_role("cell").get_by_text("Action", exact=True).all()[:2]
+    first.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menuitem", name="Edit").first).to_be_visible()
+    second.focus()
+    expect(page.get_by_role("menuitem", name="Edit")).to_have_count(0)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
