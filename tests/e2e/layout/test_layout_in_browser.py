@@ -40,20 +40,31 @@ CHECKED_PAGES = {
     "consent": None,
 }
 # Beside the main pages, the rest of the Control Panel gets the lighter checks.
-MORE_PATHS = [
-    "/tickets/new",
-    "/contacts/new",
-    "/users/new",
-    "/settings/security/oauth-clients/new",
-    "/settings/security/keys",
-    "/settings/security/audit-log",
-    "/settings/security/two-factor",
-    "/settings/security/api-keys",
-    "/settings/security/api-keys/new",
-    "/account/connected-apps",
-    "/account/security",
-    "/account/two-factor",
-]
+MORE_PAGES = {
+    "/tickets/new": "Tickets",
+    "/contacts/new": "Contacts",
+    "/users/new": "Users",
+    "/settings/security/oauth-clients/new": "OAuth Client",
+    "/settings/security/keys": "Signing Keys",
+    "/settings/security/audit-log": "Audit Log",
+    "/settings/security/two-factor": "Two-Factor",
+    "/settings/security/api-keys": "API Key",
+    "/settings/security/api-keys/new": "API Key",
+    "/account/connected-apps": "Connected apps",
+    "/account/security": "Account",
+    "/account/two-factor": "Account",
+}
+# The navigation item each main page (DemoSite.pages) marks as the current page.
+CURRENT_OF_MAIN = {
+    "home": "Home",
+    "tickets": "Tickets",
+    "ticket": "Tickets",
+    "contacts": "Contacts",
+    "users": "Users",
+    "oauth-clients": "OAuth Client",
+    "oauth-client-edit": "OAuth Client",
+    "consent": None,
+}
 SIZES = {"390": PHONE, "1280": DESKTOP}
 
 
@@ -103,17 +114,21 @@ def test_page_fits_and_every_control_is_reachable(
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}px" for w in SIZES])
-def test_every_page_fits_and_meets_contrast(
+def test_every_page_fits_meets_contrast_and_marks_its_place(
     contexts: Contexts, demo_site: DemoSite, size: str
 ) -> None:
     page = contexts.signed_in_page(SIZES[size])
     found: dict[str, list[str]] = {}
-    for path in [p for _, p in demo_site.pages()] + MORE_PATHS:
+    main = {path: CURRENT_OF_MAIN[name] for name, path in demo_site.pages()}
+    for path, current in (main | MORE_PAGES).items():
         page.goto(path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         width, inner = horizontal_scroll(page)
         problems = [f"{width} px wide"] if width > inner else []
         problems += low_contrast_text(page) + weak_field_borders(page)
+        marked = current_items(page).evaluate_all("items => items.map(i => i.textContent.trim())")
+        if marked != ([current] if current else []):
+            problems.append(f"the navigation marks {marked} as the current page")
         if problems:
             found[path] = problems
     assert found == {}
