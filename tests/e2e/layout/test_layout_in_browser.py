@@ -27,7 +27,7 @@ from tests.e2e.layout.measure import (
     weak_focus_rings,
 )
 from tests.e2e.layout.site import DESKTOP, PHONE, Contexts, DemoSite
-from tests.e2e.pages import main_menu
+from tests.e2e.pages import main_menu, tab_to
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -265,6 +265,8 @@ def test_navigation_is_an_inline_column_at_1280_px(
     assert nav_box["x"] == 0 and nav_box["height"] >= DESKTOP["height"] - 1, "a full-height column"
     assert main_box["x"] >= nav_box["x"] + nav_box["width"], "the content is beside it"
     assert main_box["y"] < 100, "not below it"
+    # Shown, and in the Tab order too, without a Menu button in between.
+    tab_to(page, nav.get_by_role("button", name="Sign out"))
 
 
 def test_current_page_is_marked_by_more_than_an_underline(
