@@ -134,6 +134,21 @@ def test_every_page_fits_meets_contrast_and_marks_its_place(
     assert found == {}
 
 
+@pytest.mark.parametrize("width", [800, 1024, 1100], ids=["800px", "1024px", "1100px"])
+def test_no_page_scrolls_sideways_beside_the_navigation(
+    contexts: Contexts, demo_site: DemoSite, width: int
+) -> None:
+    """Where the navigation is a column, tables become cards before they overflow."""
+    page = contexts.signed_in_page({"width": width, "height": 800})
+    too_wide = {}
+    for path in [p for _, p in demo_site.pages()] + list(MORE_PAGES):
+        page.goto(path)
+        scroll_width, inner = horizontal_scroll(page)
+        if scroll_width > inner:
+            too_wide[path] = scroll_width
+    assert too_wide == {}
+
+
 def test_ticket_page_reads_in_lines_on_a_phone(contexts: Contexts, demo_site: DemoSite) -> None:
     """Not one word per line: the conversation and the heading take the phone's width."""
     page = contexts.signed_in_page(PHONE)
