@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from tests.contrast import NON_TEXT, parse_color
 from tests.e2e.layout.measure import (
@@ -188,6 +188,32 @@ def test_tables_are_labelled_cards_on_a_phone_without_javascript(
     first_cells = table.locator("tbody tr").first.locator("td")
     tops = [first_cells.nth(n).bounding_box()["y"] for n in range(first_cells.count())]  # type: ignore[index]
     assert tops == sorted(tops) and len(set(tops)) == len(tops), "cells are stacked"
+
+
+def test_cells_without_a_label_borrow_their_column_header(
+    contexts: Contexts, demo_site: DemoSite
+) -> None:
+    """A column added without data-label still names its values where JavaScript runs."""
+    page = contexts.signed_in_page(PHONE)
+    stripped: list[bool] = []
+
+    def without_labels(route: Route) -> None:
+        response = route.fetch()
+        body = re.sub(r' data-label="[^"]*"', "", response.text())
+        stripped.append("data-label" not in body and "<td" in body)
+        route.fulfill(response=response, body=body)
+
+    page.route(re.compile(r"/contacts$"), without_labels)
+    page.goto("/contacts")
+    assert stripped == [True]
+    headers = page.get_by_role("columnheader").all_inner_texts()
+    labels = (
+        page.get_by_role("table")
+        .locator("tbody tr")
+        .first.locator("td")
+        .evaluate_all("cells => cells.map(c => getComputedStyle(c, '::before').content)")
+    )
+    assert labels == [f'"{h}"' for h in headers]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}px" for w in SIZES])
