@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install dev run test lint format bench clean lock lock-upgrade
+.PHONY: install dev run test lint format bench clean lock lock-upgrade screenshots
 
 install: $(VENV)/.installed ## create .venv with the platform installed
 
@@ -44,6 +44,10 @@ format: dev
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Needs Chromium (apt-get install chromium, or CLOUDCX_CHROMIUM=/path); fails without it.
+screenshots: dev ## each main page at 1280 and 390 px into test-artifacts/screenshots/
+	CLOUDCX_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/e2e/layout/screenshots.py -q -s -p no:cacheprovider
 
 bench: dev ## benchmark against the peers (../shared/peers) and write bench/REPORT.md
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
