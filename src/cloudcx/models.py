@@ -17,6 +17,12 @@ from cloudcx.oauth.models import (
 )
 from cloudcx.tenancy.models import Tenant, TenantDomain
 from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketTag
+from cloudcx.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 metadata = Base.metadata
 
@@ -41,5 +47,9 @@ __all__ = [
     "TicketTag",
     "User",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "metadata",
 ]

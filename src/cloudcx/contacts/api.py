@@ -127,7 +127,7 @@ async def delete_contact(
     request: Request, session: SessionDep, _: Write, contact: ContactDep
 ) -> Response:
     check_if_match(request, ContactPublic.model_validate(contact))
-    await session.delete(contact)
+    await service.delete_contact(session, contact)
     await session.commit()
     return Response(status_code=204)
 

@@ -13,6 +13,7 @@ from cloudcx.api.problems import Conflict, invalid
 from cloudcx.contacts.models import Contact
 from cloudcx.contacts.schemas import ContactCreate, ContactUpdate
 from cloudcx.db import utcnow
+from cloudcx.webhooks import outbox
 
 DUPLICATE = "A contact with this email already exists."
 _NOT_NULL = ("first_name", "last_name", "company", "job_title", "tags", "notes")
@@ -51,6 +52,7 @@ async def create_contact(
     )
     session.add(contact)
     await flush(session)
+    await outbox.contact_event(session, contact, "contact.created")
     return contact
 
 
@@ -80,6 +82,14 @@ async def update_contact(session: AsyncSession, contact: Contact, data: ContactU
         raise invalid("email", "A contact needs a name, an email or a phone number.")
     contact.updated_at = utcnow()
     await flush(session)
+    await outbox.contact_event(session, contact, "contact.updated")
+
+
+async def delete_contact(session: AsyncSession, contact: Contact) -> None:
+    """Delete, with its ``contact.deleted`` event carrying the contact as it was."""
+    await outbox.contact_event(session, contact, "contact.deleted")
+    await session.delete(contact)
+    await session.flush()
 
 
 async def flush(session: AsyncSession) -> None:

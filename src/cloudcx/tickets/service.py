@@ -21,6 +21,7 @@ from cloudcx.tickets.models import (
     TicketTag,
 )
 from cloudcx.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
+from cloudcx.webhooks import outbox
 
 
 async def next_number(session: AsyncSession, tenant_id: uuid.UUID, count: int = 1) -> int:
@@ -119,11 +120,13 @@ async def create_ticket(session: AsyncSession, tenant_id: uuid.UUID, data: Ticke
     set_status(ticket, data.status)
     session.add(ticket)
     await session.flush()
+    await outbox.ticket_event(session, ticket, "ticket.created")
     return ticket
 
 
 async def update_ticket(session: AsyncSession, ticket: Ticket, data: TicketUpdate) -> None:
     sent = data.model_fields_set
+    was = (ticket.status, ticket.assignee_id)
     for name in ("subject", "status", "priority", "channel", "description", "tags"):
         if name in sent and getattr(data, name) is None:
             raise invalid(name, "This field cannot be null.")
@@ -142,6 +145,25 @@ async def update_ticket(session: AsyncSession, ticket: Ticket, data: TicketUpdat
         ticket.set_tags(data.tags)
     ticket.updated_at = utcnow()
     await session.flush()
+    await _changed_events(session, ticket, *was)
+
+
+async def _changed_events(
+    session: AsyncSession,
+    ticket: Ticket,
+    status: TicketStatus,
+    assignee_id: uuid.UUID | None,
+) -> None:
+    """The webhook events of a change, in this transaction (``webhooks.outbox``)."""
+    if ticket.status != status:
+        change = {"previous": status.value, "current": ticket.status.value}
+        await outbox.ticket_event(session, ticket, "ticket.status_changed", status=change)
+    if ticket.assignee_id != assignee_id:
+        assignee = {
+            "previous": str(assignee_id) if assignee_id else None,
+            "current": str(ticket.assignee_id) if ticket.assignee_id else None,
+        }
+        await outbox.ticket_event(session, ticket, "ticket.assignee_changed", assignee=assignee)
 
 
 async def add_message(
@@ -159,6 +181,7 @@ async def add_message(
         raise invalid("author_contact_id", "Required when the token acts for no user.")
     else:
         author_user = user_id
+    was = (ticket.status, ticket.assignee_id)
     message = Message(
         tenant_id=ticket.tenant_id,
         ticket_id=ticket.id,
@@ -172,6 +195,10 @@ async def add_message(
         set_status(ticket, TicketStatus.OPEN)
     ticket.updated_at = utcnow()
     await session.flush()
+    if data.kind is MessageKind.REPLY:
+        replied = "ticket.customer_replied" if author_user is None else "ticket.agent_replied"
+        await outbox.reply_event(session, ticket, message, replied)
+    await _changed_events(session, ticket, *was)
     return message
 
 
