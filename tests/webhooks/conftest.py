@@ -113,7 +113,7 @@ def receiver() -> Iterator[Receiver]:
 
 def loopback_settings(settings: Settings, **changes: Any) -> Settings:
     values = settings.model_dump()
-    values.update(webhook_allow_http_loopback=True, **changes)
+    values.update({"webhook_allow_http_loopback": True, **changes})
     return Settings(**values)
 
 
