@@ -8,6 +8,7 @@ rotation), with ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -80,7 +81,7 @@ async def new_page(cx: ConsoleDep) -> Response:
 
 
 def _values(name: str, url: str, events: list[str], enabled: str) -> EndpointInput:
-    return EndpointInput(name, url, events, enabled == "on")
+    return EndpointInput(name, url, [e for e in events if e], enabled == "on")
 
 
 @router.post("/new")
@@ -102,7 +103,7 @@ async def create(
             session, platform.settings, cx.tenant.id, data
         )
     except EndpointFormError as exc:
-        return _form(cx, 422, values=data.__dict__ | {"enabled": data.enabled}, errors=exc.errors)
+        return _form(cx, 422, values=asdict(data), errors=exc.errors)
     await audit(session, cx, user, Action.WEBHOOK_CREATED, endpoint)
     await session.commit()
     return secret_page(cx, endpoint, secret, created=True)
@@ -146,8 +147,7 @@ async def update(
     try:
         service.update_endpoint(platform.settings, endpoint, data)
     except EndpointFormError as exc:
-        values = data.__dict__ | {"enabled": data.enabled}
-        return _form(cx, 422, endpoint=endpoint, values=values, errors=exc.errors)
+        return _form(cx, 422, endpoint=endpoint, values=asdict(data), errors=exc.errors)
     await audit(session, cx, user, Action.WEBHOOK_UPDATED, endpoint)
     await session.commit()
     return cx.redirect(f"{LIST_URL}?notice=saved")
