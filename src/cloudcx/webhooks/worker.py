@@ -30,7 +30,9 @@ from cloudcx.webhooks.queue import Claim
 
 log = logging.getLogger("cloudcx.webhooks")
 
-LEASE_MARGIN = 30.0  # seconds beyond the timeout before an attempt counts as lost
+# An attempt not written down by then counts as lost (its worker died or hung)
+# and is sent again: twice the timeout, and a margin for writing the outcome.
+LEASE_MARGIN = 5.0
 
 
 class Worker:
@@ -50,7 +52,7 @@ class Worker:
         self.clock = clock
         self.rand = rand
         timeout = settings.webhook_timeout
-        self.lease = timedelta(seconds=timeout + LEASE_MARGIN)
+        self.lease = timedelta(seconds=2 * timeout + LEASE_MARGIN)
         cap = settings.webhook_concurrency
         policy = transport.AddressPolicy(settings.webhook_networks)
         self.https = transport.client(policy, timeout, cap, resolver)
