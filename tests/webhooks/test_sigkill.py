@@ -18,7 +18,7 @@ from tests.webhooks.conftest import Receiver, verify
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT = 3  # the receiver's time to answer; a lost attempt is retried after 2×3+5 s
+TIMEOUT = 3  # the receiver's time to answer; a lost attempt is retried after 2 * 3 + 5 s
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _SECRET = re.compile(r'value="(whsec_[^"]+)"')
 
