@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import subprocess
@@ -70,7 +71,8 @@ async def test_the_openssl_lines_print_the_signature(
         "ID": received.headers["webhook-id"],
         "TS": received.headers["webhook-timestamp"],
     }
-    done = subprocess.run(
+    done = await asyncio.to_thread(
+        subprocess.run,
         ["/bin/bash", "-c", block],
         cwd=tmp_path,
         env=env,
