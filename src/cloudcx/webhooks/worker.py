@@ -78,11 +78,11 @@ class Worker:
     async def run(self) -> None:
         """Until ``stop``: claim what is due whenever slots are free."""
         while not self._stopping.is_set():
+            self._wake.clear()  # before looking: a commit meanwhile wakes the next look
             try:
                 await self.dispatch()
             except Exception:
                 log.exception("webhook worker could not read the outbox")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_interval)
 
