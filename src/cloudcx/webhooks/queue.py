@@ -102,10 +102,13 @@ async def claim(
     endpoint_cap: int,
 ) -> list[Claim]:
     """Take up to ``limit`` due deliveries, no endpoint beyond ``endpoint_cap``
-    in flight (``per_endpoint`` counts this worker's). The caller commits."""
+    in flight (``per_endpoint`` counts this worker's). The caller commits.
+
+    Only ``limit`` candidates are read (and locked, on PostgreSQL): rows this
+    worker would not take stay free for the others."""
     busy = {e for e, n in per_endpoint.items() if n >= endpoint_cap}
     locking = session.get_bind().dialect.name == "postgresql"
-    rows = (await session.execute(due(now, busy, limit * 2, locking))).all()
+    rows = (await session.execute(due(now, busy, limit, locking))).all()
     taken: dict[uuid.UUID, int] = dict(per_endpoint)
     claims: list[Claim] = []
     for delivery_id, endpoint_id, event_id, attempts in rows:

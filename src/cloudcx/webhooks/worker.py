@@ -87,10 +87,22 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_interval)
 
     async def dispatch(self) -> int:
-        """Claim due deliveries for the free slots and start one task for each."""
-        free = self.settings.webhook_concurrency - len(self._tasks)
-        if free <= 0:
-            return 0
+        """Claim due deliveries for the free slots and start one task for each;
+        again while claims come back, as each round skips the endpoints it filled."""
+        started = 0
+        while (free := self.settings.webhook_concurrency - len(self._tasks)) > 0:
+            claims = await self._claim(free)
+            for claim in claims:
+                self.in_flight[claim.endpoint_id] += 1
+                task = asyncio.create_task(self._attempt(claim), name="cloudcx-webhook")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            started += len(claims)
+            if not claims:
+                break
+        return started
+
+    async def _claim(self, free: int) -> list[Claim]:
         async with self.sessionmaker() as session:
             await session.connection()
             async with self.gate():
@@ -103,12 +115,7 @@ class Worker:
                     self.settings.webhook_endpoint_concurrency,
                 )
                 await session.commit()
-        for claim in claims:
-            self.in_flight[claim.endpoint_id] += 1
-            task = asyncio.create_task(self._attempt(claim), name="cloudcx-webhook")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return len(claims)
+        return claims
 
     async def run_once(self) -> int:
         """Send everything due now and wait for the answers (tests, ``worker --once``)."""
