@@ -202,3 +202,22 @@ async def test_openapi_describes_every_event_payload(http: httpx.AsyncClient) ->
     headers = {p["name"] for p in created["parameters"]}
     assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     assert "webhooks:write" in str(schema["components"]["securitySchemes"])
+
+
+async def test_a_paused_webhook_stays_paused_until_enabled(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    platform: Platform,
+    tenant: TenantInfo,
+    admin_headers: Headers,
+    receiver: Receiver,
+) -> None:
+    endpoint, _ = await make_endpoint(db, platform, tenant, receiver.url())
+    endpoint.paused_reason = "Every delivery failed for 24 hours."
+    await db.commit()
+    url = f"{URL}/{endpoint.id}"
+    renamed = await http.patch(url, json={"name": "Renamed"}, headers=admin_headers)
+    assert renamed.json()["status"] == "paused"
+    assert renamed.json()["paused_reason"] == "Every delivery failed for 24 hours."
+    resumed = await http.patch(url, json={"enabled": True}, headers=admin_headers)
+    assert (resumed.json()["status"], resumed.json()["paused_reason"]) == ("active", None)

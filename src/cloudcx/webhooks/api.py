@@ -152,7 +152,7 @@ async def update_webhook(
         payload.enabled if payload.enabled is not None else endpoint.enabled,
     )
     try:
-        service.update_endpoint(platform.settings, endpoint, data)
+        service.update_endpoint(platform.settings, endpoint, data, enabled_sent="enabled" in sent)
     except EndpointFormError as exc:
         raise _refused(exc) from exc
     await _audit(session, request, token, Action.WEBHOOK_UPDATED, endpoint)

@@ -9,6 +9,7 @@ never happened. Workers (``webhooks.worker``) send them after the commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -58,9 +59,10 @@ async def emit(
     tenant_id: uuid.UUID,
     event_type: str,
     resource_key: str,
-    data: dict[str, Any],
+    data: Callable[[], dict[str, Any]],
 ) -> WebhookEvent | None:
-    """Queue ``event_type`` for every endpoint subscribed to it; None when none is."""
+    """Queue ``event_type`` for every endpoint subscribed to it; None when none is.
+    ``data`` is only called then: a tenant without webhooks pays one query."""
     assert event_type in EVENT_TYPES, event_type
     endpoints = await subscribers(session, tenant_id, event_type)
     if not endpoints:
@@ -68,7 +70,7 @@ async def emit(
     event = WebhookEvent(
         id=uuid.uuid4(), tenant_id=tenant_id, type=event_type, occurred_at=utcnow()
     )
-    event.payload = payload_bytes(event, data)
+    event.payload = payload_bytes(event, data())
     session.add(event)
     # One INSERT for every delivery; the autoflush before it writes the event first.
     await session.execute(
@@ -100,22 +102,28 @@ def _contact(contact: Contact) -> dict[str, Any]:
 async def ticket_event(
     session: AsyncSession, ticket: Ticket, event_type: str, **extra: Any
 ) -> WebhookEvent | None:
-    data = {"ticket": _ticket(ticket), **extra}
+    def data() -> dict[str, Any]:
+        return {"ticket": _ticket(ticket), **extra}
+
     return await emit(session, ticket.tenant_id, event_type, f"ticket:{ticket.id}", data)
 
 
 async def reply_event(
     session: AsyncSession, ticket: Ticket, message: Message, event_type: str
 ) -> WebhookEvent | None:
-    data = {
-        "ticket": _ticket(ticket),
-        "message": MessagePublic.model_validate(message).model_dump(mode="json"),
-    }
+    def data() -> dict[str, Any]:
+        return {
+            "ticket": _ticket(ticket),
+            "message": MessagePublic.model_validate(message).model_dump(mode="json"),
+        }
+
     return await emit(session, ticket.tenant_id, event_type, f"ticket:{ticket.id}", data)
 
 
 async def contact_event(
     session: AsyncSession, contact: Contact, event_type: str
 ) -> WebhookEvent | None:
-    data = {"contact": _contact(contact)}
+    def data() -> dict[str, Any]:
+        return {"contact": _contact(contact)}
+
     return await emit(session, contact.tenant_id, event_type, f"contact:{contact.id}", data)

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, Update, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -63,7 +63,9 @@ class Claim:
     attempt: int
 
 
-def due(now: datetime, busy: set[uuid.UUID], limit: int, locking: bool):  # type: ignore[no-untyped-def]
+def due(
+    now: datetime, busy: set[uuid.UUID], limit: int, locking: bool
+) -> Select[int, uuid.UUID, uuid.UUID, int]:
     d = WebhookDelivery
     earlier = aliased(WebhookDelivery)
     blocked = exists().where(
@@ -134,7 +136,7 @@ async def claim(
     return claims
 
 
-def fenced(claim: Claim):  # type: ignore[no-untyped-def]
+def fenced(claim: Claim) -> Update:
     """An UPDATE of the claimed delivery that changes nothing if another worker
     has taken the row over since (its lease ran out)."""
     return (

@@ -150,10 +150,14 @@ async def create_endpoint(
     return endpoint, secret
 
 
-def update_endpoint(settings: Settings, endpoint: WebhookEndpoint, data: EndpointInput) -> None:
+def update_endpoint(
+    settings: Settings, endpoint: WebhookEndpoint, data: EndpointInput, *, enabled_sent: bool = True
+) -> None:
+    """``enabled_sent`` False (an API PATCH without it) leaves a paused endpoint paused."""
     data = clean(settings, data)
     endpoint.name, endpoint.url, endpoint.events = data.name, data.url, data.events
-    set_enabled(endpoint, data.enabled)
+    if enabled_sent:
+        set_enabled(endpoint, data.enabled)
     endpoint.updated_at = utcnow()
 
 

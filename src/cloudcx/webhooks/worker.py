@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -60,7 +61,7 @@ class Worker:
         if settings.webhook_allow_http_loopback:
             loopback = transport.AddressPolicy(loopback_only=True)
             self.http = transport.client(loopback, timeout, cap, resolver)
-        self.in_flight: Counter[object] = Counter()
+        self.in_flight: Counter[uuid.UUID] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -111,7 +112,7 @@ class Worker:
                     self.clock(),
                     self.lease,
                     free,
-                    dict(self.in_flight),  # type: ignore[arg-type]
+                    dict(self.in_flight),
                     self.settings.webhook_endpoint_concurrency,
                 )
                 await session.commit()
