@@ -185,3 +185,16 @@ async def test_a_redirect_to_a_private_address_is_not_followed(
     assert attempt.response_status == 302
     assert attempt.error == "redirects are not followed"
     assert [r.path for r in receiver.requests] == ["/redirect"]
+
+
+async def test_an_http_url_is_refused_once_development_mode_is_off(
+    db: AsyncSession, platform: Platform, tenant: TenantInfo, receiver: Receiver, settings: Settings
+) -> None:
+    """A URL saved while http:// to loopback was allowed is not sent in the clear later."""
+    strict = Worker(settings, platform.sessionmaker, platform.writes)
+    try:
+        attempt = await _attempt_to(db, platform, tenant, receiver.url(), strict)
+    finally:
+        await strict.stop()
+    assert attempt.error is not None and "http:// is refused" in attempt.error
+    assert receiver.requests == []

@@ -71,8 +71,10 @@ class Worker:
         """A commit wrote deliveries: look at once rather than at the next poll."""
         self._wake.set()
 
-    def client_for(self, url: str) -> httpx.AsyncClient:
-        if url.startswith("http://") and self.http is not None:
+    def client_for(self, url: str) -> httpx.AsyncClient | None:
+        """The client for ``url``'s scheme; None for http:// unless development
+        allows it (a URL saved while it did is refused, not sent in the clear)."""
+        if url.startswith("http://"):
             return self.http
         return self.https
 
@@ -170,12 +172,12 @@ class Worker:
         now = self.clock()
         secrets = service.secrets_in_force(self.settings, endpoint, now)
         headers = signing.headers(secrets, str(event.id), int(now.timestamp()), event.payload)
+        client = self.client_for(endpoint.url)
+        if client is None:
+            refused = "http:// is refused (CLOUDCX_WEBHOOK_ALLOW_HTTP_LOOPBACK is off)"
+            return transport.Answer(None, "", refused, 0), headers
         answer = await transport.post(
-            self.client_for(endpoint.url),
-            endpoint.url,
-            headers,
-            event.payload,
-            self.settings.webhook_timeout,
+            client, endpoint.url, headers, event.payload, self.settings.webhook_timeout
         )
         return answer, headers
 
