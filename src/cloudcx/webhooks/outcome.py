@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -67,7 +66,6 @@ async def record(
     session: AsyncSession,
     settings: Settings,
     claim: Claim,
-    endpoint_id: uuid.UUID,
     event: WebhookEvent,
     headers: dict[str, str],
     answer: Answer,
@@ -76,7 +74,7 @@ async def record(
     rand: float,
 ) -> None:
     endpoint = await session.scalar(
-        select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+        select(WebhookEndpoint).where(WebhookEndpoint.id == claim.endpoint_id)
     )
     delivery = await session.get(WebhookDelivery, claim.delivery_id)
     if endpoint is None or delivery is None:

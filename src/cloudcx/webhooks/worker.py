@@ -156,7 +156,6 @@ class Worker:
                     session,
                     self.settings,
                     claim,
-                    endpoint.id,
                     event,
                     headers,
                     answer,
