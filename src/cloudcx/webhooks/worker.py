@@ -94,6 +94,8 @@ class Worker:
         again while claims come back, as each round skips the endpoints it filled."""
         started = 0
         while (free := self.settings.webhook_concurrency - len(self._tasks)) > 0:
+            if self._stopping.is_set():
+                break  # nothing new once stopping: its clients are being closed
             claims = await self._claim(free)
             for claim in claims:
                 self.in_flight[claim.endpoint_id] += 1
