@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench.cases import Result
 from bench.peers import NAMES, PeerRun
+from bench.webhooks import WebhookResult
 
 NOTES = Path(__file__).with_name("NOTES.md")
 PACKAGES = (
@@ -50,6 +51,7 @@ class Findings:
     sqlite: dict[str, Result] = field(default_factory=dict)
     postgres: dict[str, Result] = field(default_factory=dict)
     memory: Memory | None = None
+    webhooks: dict[str, WebhookResult] = field(default_factory=dict)
     minutes: float = 0.0
     python: str = ""
 
@@ -148,6 +150,22 @@ def memory_lines(m: Memory) -> list[str]:
     return lines
 
 
+def webhook_lines(results: dict[str, WebhookResult]) -> list[str]:
+    lines = [
+        "`bench/webhooks.py`: contacts created by 4 writers, one transaction and one event",
+        "each, delivered by the process's worker to a receiver on loopback answering 200.",
+        "",
+        "| backend | events | delivered | commit to delivery |",
+        "|---|---:|---:|---:|",
+    ]
+    for backend, r in results.items():
+        lines.append(
+            f"| {backend} | {r.events:,} | {r.rate:,.0f}/s | "
+            f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms |"
+        )
+    return lines
+
+
 def render(f: Findings) -> str:
     ms, limit, together = f.argon2
     out = [
@@ -205,6 +223,8 @@ def render(f: Findings) -> str:
     out += ["", "## CloudCX's own cases", "", *own_table(f)]
     if f.memory:
         out += ["", "## Memory under a mixed load", "", *memory_lines(f.memory)]
+    if f.webhooks:
+        out += ["", "## Webhook delivery", "", *webhook_lines(f.webhooks)]
     if f.peers:
         out += ["", "## The peers' script's own summary", "", "```", f.peers.summary, "```"]
     if NOTES.exists():

@@ -10,7 +10,9 @@ Usage:  .venv/bin/python -m bench.run [--repeats 1] [--memory-minutes 5] [--no-p
    with rotation, and a ticket list over 100,000 tickets, on the embedded SQLite
    default and on PostgreSQL.
 3. A mixed run of every case at once, sampling the workers' resident memory.
-4. ``bench/REPORT.md`` is written anew from what was measured.
+4. Webhook delivery (``bench/webhooks.py``): events delivered a second to a
+   local receiver and the delay from commit to delivery, on each backend.
+5. ``bench/REPORT.md`` is written anew from what was measured.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from pathlib import Path
 
 import httpx
 
-from bench import peers, report, seed_tickets
+from bench import peers, report, seed_tickets, webhooks
 from bench.cases import CASE_LUA, REFRESH_LUA, Load, Result, wrk
 from bench.servers import Installation, Server, rss_mib
 
 PORT = 8103
 TICKETS = 100_000
+WEBHOOK_EVENTS = 2000
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_DB = "cloudcx_bench"
 
@@ -251,6 +254,8 @@ def main() -> None:
             if args.memory_minutes > 0:
                 print(f"mixed run, {args.memory_minutes} min")
                 found.memory = memory_run(server, args.memory_minutes)
+        print("webhook delivery on SQLite")
+        found.webhooks["SQLite"] = webhooks.run(WEBHOOK_EVENTS)
         pg = None if args.no_postgres else postgres_install(Path(tmp))
         if pg is not None:
             pg.prepare()
@@ -259,6 +264,8 @@ def main() -> None:
                 print("CloudCX cases on PostgreSQL")
                 found.postgres.update(shared_cases(server, load))
                 found.postgres.update(own_cases(server, load))
+            print("webhook delivery on PostgreSQL")
+            found.webhooks["PostgreSQL"] = webhooks.run(WEBHOOK_EVENTS, pg.database_url)
     found.minutes = (time.monotonic() - started) / 60
     found.python = host.python_version()
     args.output.write_text(report.render(found))

@@ -59,6 +59,8 @@ def settings(test_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         # platform's sessions are seen at once (the change feed).
         cache_ttl=5,
         redis_url=None,
+        # The webhook tests drive their own workers (tests/webhooks).
+        webhook_worker_in_server=False,
     )
 
 

@@ -57,6 +57,10 @@ from cloudcx.tenancy.middleware import TenantMiddleware
 from cloudcx.tickets import api as tickets_api
 from cloudcx.tickets import events_api
 from cloudcx.tickets import messages as messages_api
+from cloudcx.webhooks import api as webhooks_api
+from cloudcx.webhooks import console as webhooks_console
+from cloudcx.webhooks import console_log as webhooks_console_log
+from cloudcx.webhooks import openapi as webhooks_openapi
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -70,6 +74,7 @@ ROUTERS = (
     events_api.router,
     contacts_api.router,
     users_api.router,
+    webhooks_api.router,
     revocation_endpoint.router,
     authorize_endpoint.router,
     metadata.router,
@@ -93,6 +98,8 @@ ROUTERS = (
     console_users.router,
     console_user_edit.router,
     console_api_keys.router,
+    webhooks_console.router,
+    webhooks_console_log.router,
 )
 
 
@@ -127,6 +134,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     for router in ROUTERS:
         app.include_router(router)
+    app.webhooks.include_router(webhooks_openapi.router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     openapi.install(app)
     _add_handlers(app)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -258,7 +260,7 @@ def cleanup(
     """Run the background jobs now.
 
     Removes expired codes, tokens, revocations, sessions, Idempotency-Key
-    records and audit events past retention."""
+    records, audit events and webhook deliveries past retention."""
 
     async def run(platform: Platform) -> dict[str, int] | None:
         try:
@@ -272,6 +274,38 @@ def cleanup(
     for name, count in removed.items():
         typer.echo(f"{name}: {count} removed")
     typer.echo(f"Removed {sum(removed.values())} rows in all.")
+
+
+@app.command("worker")
+def worker(
+    once: Annotated[
+        bool, typer.Option(help="Send what is due now, wait for the answers and exit.")
+    ] = False,
+) -> None:
+    """Deliver webhooks from the outbox until stopped (SIGTERM or Ctrl-C); run any
+    number, on any machines, beside the servers (PostgreSQL)."""
+    settings = Settings()
+    with _explained(settings):
+        if not settings.is_sqlite:
+            _probe(settings)
+        _migrate_or_refuse(settings)
+
+    async def run(platform: Platform) -> int:
+        webhooks = platform.webhook_worker()
+        try:
+            if once:
+                return await webhooks.run_once()
+            loop = asyncio.get_running_loop()
+            task = asyncio.ensure_future(webhooks.run())
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, task.cancel)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return webhooks.sent
+        finally:
+            await webhooks.stop()
+
+    typer.echo(f"Sent {on_platform(run)} webhook deliveries.")
 
 
 @app.command("demo")

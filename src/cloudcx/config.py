@@ -280,6 +280,74 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         default=365, ge=1, description="Audit events older than this many days are deleted."
     )
+    # Webhooks (webhooks/): delivery workers, retries and the SSRF defence.
+    webhook_worker_in_server: bool | None = Field(
+        default=None,
+        description=(
+            "Deliver webhooks from inside `cloudcx serve`. Unset: yes on SQLite, no "
+            "elsewhere (run `cloudcx worker` processes)."
+        ),
+    )
+    webhook_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Seconds a webhook receiver has to answer (connect, send and read).",
+    )
+    webhook_retry_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 7,
+        description="Hours a failing delivery is retried (exponential backoff with jitter).",
+    )
+    webhook_pause_after_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 30,
+        description="Hours of failures with no success after which an endpoint is paused.",
+    )
+    webhook_concurrency: int = Field(
+        default=64,
+        ge=1,
+        le=10000,
+        description="Deliveries one worker sends at once, all endpoints together.",
+    )
+    webhook_endpoint_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description=(
+            "Deliveries one worker sends at once to a single endpoint, so a slow one "
+            "never holds every slot."
+        ),
+    )
+    webhook_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description=(
+            "Seconds between two looks at the outbox (a server's own commits wake its "
+            "worker at once)."
+        ),
+    )
+    webhook_allowed_networks: str = Field(
+        default="",
+        description=(
+            "Comma-separated networks (e.g. `10.1.0.0/16`) webhooks may be delivered to "
+            "although not public; every private, loopback, link-local and metadata "
+            "address is refused otherwise."
+        ),
+    )
+    webhook_allow_http_loopback: bool = Field(
+        default=False,
+        description=(
+            "Allow `http://` webhook URLs whose address is loopback, for development; "
+            "every other URL must be `https://`."
+        ),
+    )
+    webhook_log_retention_days: int = Field(
+        default=30, ge=1, description="Days webhook deliveries and their attempts are kept."
+    )
     # Request size caps (security/limits.py): API bodies, form bodies, JSON nesting.
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest API request body (413 beyond)."
@@ -330,6 +398,12 @@ class Settings(BaseSettings):
         _networks(value)
         return value
 
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _valid_webhook_networks(cls, value: str) -> str:
+        _networks(value, "CLOUDCX_WEBHOOK_ALLOWED_NETWORKS")
+        return value
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production":
@@ -371,15 +445,25 @@ class Settings(BaseSettings):
     def metrics_networks(self) -> tuple[IPNetwork, ...]:
         return _networks(self.metrics_allow)
 
+    @cached_property
+    def webhook_networks(self) -> tuple[IPNetwork, ...]:
+        return _networks(self.webhook_allowed_networks, "CLOUDCX_WEBHOOK_ALLOWED_NETWORKS")
+
+    @property
+    def webhooks_in_server(self) -> bool:
+        if self.webhook_worker_in_server is None:
+            return self.is_sqlite
+        return self.webhook_worker_in_server
+
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _networks(value: str) -> tuple[IPNetwork, ...]:
+def _networks(value: str, name: str = "CLOUDCX_METRICS_ALLOW") -> tuple[IPNetwork, ...]:
     try:
         return tuple(ipaddress.ip_network(p.strip()) for p in value.split(",") if p.strip())
     except ValueError as exc:
-        raise ValueError(f"CLOUDCX_METRICS_ALLOW: {exc}") from None
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def _load_or_create_secret(path: Path) -> str:

@@ -19,6 +19,12 @@ from cloudcx.shown_once.models import ShownOnce
 from cloudcx.tenancy.models import Tenant, TenantDomain
 from cloudcx.tickets.models import Message, Ticket, TicketCounter, TicketEvent, TicketTag
 from cloudcx.tickets.search import TicketSearch
+from cloudcx.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 metadata = Base.metadata
 
@@ -46,5 +52,9 @@ __all__ = [
     "TicketTag",
     "User",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "metadata",
 ]

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,9 @@ from cloudcx.ops import metrics
 from cloudcx.security.throttle import Throttle
 from cloudcx.tenancy.models import Tenant, TenantDomain
 from cloudcx.tenancy.service import TenantDirectory
+from cloudcx.webhooks import outbox
+from cloudcx.webhooks import retention as webhook_retention
+from cloudcx.webhooks.worker import Worker as WebhookWorker
 
 log = logging.getLogger("cloudcx")
 
@@ -74,6 +77,8 @@ class Platform:
     feed: RedisFeed | None = None
     verified_tokens: VerifiedCache = field(default_factory=VerifiedCache)
     recent_uses: RecentUses = field(default_factory=RecentUses)
+    # Delivers webhooks from inside the server (the embedded default).
+    webhooks: WebhookWorker | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _job_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _side_tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -156,6 +161,13 @@ class Platform:
         feed.share(SigningKey, lambda k: Change("key", "", (k.kid,)))
         feed.on_remote("key", lambda _change: self._keys_changed())
         feed.install(session_class)
+        event.listen(session_class, "after_commit", self._committed)
+        event.listen(session_class, "after_rollback", _forget_deliveries)
+
+    def _committed(self, session: Session) -> None:
+        """Deliveries just committed: this process's worker sends them now."""
+        if session.info.pop(outbox.PENDING_FLAG, False) and self.webhooks is not None:
+            self.webhooks.wake()
 
     def _revoked(self, row: Revocation) -> None:
         if not inspect(row).was_deleted:
@@ -223,6 +235,13 @@ class Platform:
         interval = settings.housekeeping_interval
         self._job("housekeeping", interval, self.housekeeping)
         self._job("audit-retention", interval, self.audit_retention, first_now=True)
+        self._job("webhook-retention", interval, self.webhook_retention)
+        if settings.webhooks_in_server:
+            self.webhooks = self.webhook_worker()
+            self._tasks.append(asyncio.create_task(self.webhooks.run(), name="cloudcx-webhooks"))
+
+    def webhook_worker(self) -> WebhookWorker:
+        return WebhookWorker(self.settings, self.sessionmaker, self.writes)
 
     def _every(
         self,
@@ -294,6 +313,14 @@ class Platform:
         )
         return {audit_retention.NAME: deleted}
 
+    async def webhook_retention(self) -> dict[str, int]:
+        return await jobs.run_steps(
+            self.sessionmaker,
+            webhook_retention.steps(self.settings.webhook_log_retention_days),
+            gate=self.writes,
+            stopping=lambda: self.jobs.stopping,
+        )
+
     async def cleanup(self, wait: float = 60.0) -> dict[str, int] | None:
         """Run every job now (``cloudcx cleanup``), waiting up to ``wait`` seconds
         for a run of another process to end; None if it did not."""
@@ -302,6 +329,7 @@ class Platform:
         async def everything() -> None:
             removed.update(await self.housekeeping())
             removed.update(await self.audit_retention())
+            removed.update(await self.webhook_retention())
 
         if not await self.jobs.run("cleanup", everything, wait=wait):
             return None
@@ -310,6 +338,9 @@ class Platform:
     async def stop(self, dispose_engine: bool = True) -> None:
         self._stopping.set()
         self.jobs.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+            self.webhooks = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -338,6 +369,10 @@ class Platform:
         """Send changes queued outside a started platform (a CLI command's)."""
         if self.feed is not None:
             await self.feed.flush()
+
+
+def _forget_deliveries(session: Session) -> None:
+    session.info.pop(outbox.PENDING_FLAG, None)
 
 
 def _describe_revocation(row: Revocation) -> Change | None:

@@ -110,6 +110,10 @@ TAGS = [
     {"name": "Messages", "description": "A ticket's public replies and internal notes."},
     {"name": "Contacts", "description": "Customers: the requesters of tickets."},
     {"name": "Users", "description": "Agents and administrators."},
+    {
+        "name": "Webhooks",
+        "description": "URLs the platform POSTs ticket and contact events to, signed.",
+    },
     {"name": "OAuth 2.0", "description": "Getting access tokens (RFC 6749)."},
 ]
 
@@ -144,6 +148,7 @@ def install(app: FastAPI) -> None:
                 description=DESCRIPTION,
                 tags=TAGS,
                 routes=app.routes,
+                webhooks=app.webhooks.routes,
             )
             for item in schema.get("paths", {}).values():
                 for op in item.values():

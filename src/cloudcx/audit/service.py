@@ -66,6 +66,11 @@ class Action(StrEnum):
     TWO_FACTOR_RECOVERY_CODES = "two_factor.recovery_codes_replaced"
     TWO_FACTOR_RECOVERY_CODE_USED = "two_factor.recovery_code_used"
     TWO_FACTOR_POLICY_CHANGED = "two_factor.policy_changed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"
+    WEBHOOK_PAUSED = "webhook.paused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from cloudcx.contacts.models import Contact
 from cloudcx.contacts.schemas import ContactCreate, ContactUpdate
 from cloudcx.db import utcnow
 from cloudcx.tickets import search as ticket_search
+from cloudcx.webhooks import outbox
 
 DUPLICATE = "A contact with this email already exists."
 _NOT_NULL = ("first_name", "last_name", "company", "job_title", "tags", "notes")
@@ -52,6 +53,7 @@ async def create_contact(
     )
     session.add(contact)
     await flush(session)
+    await outbox.contact_event(session, contact, "contact.created")
     return contact
 
 
@@ -84,10 +86,13 @@ async def update_contact(session: AsyncSession, contact: Contact, data: ContactU
     if sent & {"first_name", "last_name", "email"}:
         # The requester's name and email are words of their tickets' search.
         await ticket_search.reindex(session, await ticket_search.requested_by(session, contact.id))
+    await outbox.contact_event(session, contact, "contact.updated")
 
 
 async def delete_contact(session: AsyncSession, contact: Contact) -> None:
-    """Delete the contact; its tickets stay, without it, and its words leave their search."""
+    """Delete the contact, with its ``contact.deleted`` event carrying it as it was;
+    its tickets stay, without it, and its words leave their search."""
+    await outbox.contact_event(session, contact, "contact.deleted")
     requested = await ticket_search.requested_by(session, contact.id)
     await session.delete(contact)
     await session.flush()

@@ -35,6 +35,8 @@ SCOPES: dict[str, Scope] = {
         Scope("users:read", "View the list of agents", _ALL),
         Scope("users:write", "Add agents, change their roles and deactivate them", _ADMIN),
         Scope("audit:read", "Read the security audit log", _ADMIN),
+        Scope("webhooks:read", "See the webhooks and what was sent to them", _ADMIN),
+        Scope("webhooks:write", "Register, change and delete webhooks", _ADMIN),
         Scope("profile", "See your name, email address and role", _ALL, client_only_ok=False),
     )
 }

@@ -23,6 +23,7 @@ from cloudcx.tickets.models import (
     TicketTag,
 )
 from cloudcx.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
+from cloudcx.webhooks import outbox
 
 
 async def next_number(session: AsyncSession, tenant_id: uuid.UUID, count: int = 1) -> int:
@@ -122,6 +123,7 @@ async def create_ticket(session: AsyncSession, tenant_id: uuid.UUID, data: Ticke
     session.add(ticket)
     await session.flush()
     await search.reindex(session, [ticket.id])
+    await outbox.ticket_event(session, ticket, "ticket.created")
     return ticket
 
 
@@ -136,6 +138,7 @@ async def update_ticket(
     before = snapshot(ticket)
     old_description = ticket.description
     sent = data.model_fields_set
+    was = (ticket.status, ticket.assignee_id)
     for name in ("subject", "status", "priority", "channel", "description", "tags"):
         if name in sent and getattr(data, name) is None:
             raise invalid(name, "This field cannot be null.")
@@ -157,6 +160,25 @@ async def update_ticket(
     await session.flush()
     if ticket.description != old_description or set(changed) & set(_INDEXED):
         await search.reindex(session, [ticket.id])
+    await _changed_events(session, ticket, *was)
+
+
+async def _changed_events(
+    session: AsyncSession,
+    ticket: Ticket,
+    status: TicketStatus,
+    assignee_id: uuid.UUID | None,
+) -> None:
+    """The webhook events of a change, in this transaction (``webhooks.outbox``)."""
+    if ticket.status != status:
+        change = {"previous": status.value, "current": ticket.status.value}
+        await outbox.ticket_event(session, ticket, "ticket.status_changed", status=change)
+    if ticket.assignee_id != assignee_id:
+        assignee = {
+            "previous": str(assignee_id) if assignee_id else None,
+            "current": str(ticket.assignee_id) if ticket.assignee_id else None,
+        }
+        await outbox.ticket_event(session, ticket, "ticket.assignee_changed", assignee=assignee)
 
 
 async def add_message(
@@ -181,6 +203,7 @@ async def add_message(
         raise invalid("author_contact_id", "Required when the token acts for no user.")
     else:
         author_user = user_id
+    was = (ticket.status, ticket.assignee_id)
     message = Message(
         tenant_id=ticket.tenant_id,
         ticket_id=ticket.id,
@@ -197,6 +220,10 @@ async def add_message(
     record(session, ticket, before, actor or Actor(user_id))
     await session.flush()
     await search.reindex(session, [ticket.id])
+    if data.kind is MessageKind.REPLY:
+        replied = "ticket.customer_replied" if author_user is None else "ticket.agent_replied"
+        await outbox.reply_event(session, ticket, message, replied)
+    await _changed_events(session, ticket, *was)
     return message
 
 

@@ -128,9 +128,14 @@ def _created_variable(op: Operation, paths: set[str]) -> str | None:
 
 
 def _success(openapi: dict[str, Any], spec: dict[str, Any]) -> tuple[int, str | None, Item]:
-    """The operation's first 2xx status, its JSON media type (if any) and body schema."""
+    """The operation's first 2xx status, its JSON media type (if any) and body schema.
+
+    An operation that cannot succeed on a fresh installation by its example alone
+    (it names a past record no request of the collection makes) says which of its
+    documented answers the collection expects instead, in ``x-postman-status``.
+    """
     codes = sorted(int(c) for c in spec.get("responses", {}) if c.isdigit() and c[0] == "2")
-    status = codes[0] if codes else 200
+    status = int(spec.get("x-postman-status") or (codes[0] if codes else 200))
     content = spec.get("responses", {}).get(str(status), {}).get("content", {})
     media = next((m for m in content if m.endswith("json")), None)
     schema = _resolve(openapi, content[media].get("schema", {})) if media else {}
@@ -206,8 +211,10 @@ def _repeatable(openapi: dict[str, Any], schema: dict[str, Any], example: Any) -
         value = given
         prop = _resolve(openapi, properties.get(key, {}))
         formats = {v.get("format") for v in [prop, *prop.get("anyOf", [])]}
-        if "uuid" in formats:
+        if "uuid" in formats and key not in schema.get("required", []):
             continue
+        if "uuid" in formats:
+            value = "{{$guid}}"  # required: an id no record has (x-postman-status says why)
         if key == "password" or "password" in formats:
             value = "{{$guid}}"
         elif isinstance(value, str) and "@" in value and ("email" in formats or "email" in key):
