@@ -308,3 +308,30 @@ async def test_stale_forms_of_another_tenant_stay_not_found(
     assert response.status_code == 404
     kept = await db.scalar(select(Ticket.priority).where(Ticket.id == foreign.id))
     assert kept is TicketPriority.NORMAL
+
+
+async def test_rename_from_an_old_page_is_refused_and_offered_again(
+    http: httpx.AsyncClient, db: AsyncSession, admin: User, agent: User
+) -> None:
+    await login(http, admin.email)
+    url = f"/users/{agent.id}/edit"
+    stale = await form_on(http, url, "Save")
+    # Someone else renames them meanwhile, from their own page.
+    theirs = await form_on(http, url, "Save")
+    theirs.fill("Name", "Grace Hopper")
+    assert (await submit(http, theirs, "Save", url)).status_code == 303
+
+    stale.fill("Name", "Ada Lovelace")
+    refused = await submit(http, stale, "Save", url)
+    assert refused.status_code == 409
+    assert conflict_rows(refused.text) == {
+        "Name": ("Grace Hopper (changed by them)", "Ada Lovelace")
+    }
+    await db.refresh(agent)
+    assert agent.name == "Grace Hopper"
+    # Offered again with my name and the new version: saving it now wins.
+    offered = find_form(refused.text, button="Save")
+    assert offered is not None and offered.value_of("Name") == "Ada Lovelace"
+    assert (await submit(http, offered, "Save", url)).status_code == 303
+    await db.refresh(agent)
+    assert agent.name == "Ada Lovelace"

@@ -14,9 +14,11 @@ from fastapi.responses import Response
 from cloudcx.accounts import admin
 from cloudcx.accounts import service as accounts
 from cloudcx.accounts.models import User
+from cloudcx.accounts.schemas import UserPublic
 from cloudcx.accounts.service import AccountError
 from cloudcx.api.problems import Problem
 from cloudcx.audit.service import Origin
+from cloudcx.console import versions
 from cloudcx.console.records import RecordNotFound, parse_id
 from cloudcx.console.web import Console, ConsoleDep
 from cloudcx.deps import PlatformDep, SessionDep
@@ -44,10 +46,15 @@ async def _user(cx: Console, session: SessionDep, id_: str) -> User:
     return user
 
 
+def snapshot(user: User) -> versions.Snapshot:
+    return versions.snapshot(UserPublic.model_validate(user), {"name": user.name})
+
+
 def _edit(
     cx: Console, target: User, status: int = 200, name: str | None = None, **extra: object
 ) -> Response:
     values = {"name": target.name if name is None else name}
+    extra.setdefault("snap", snapshot(target))
     return cx.render(
         "users/edit.html",
         status_code=status,
@@ -68,7 +75,13 @@ async def edit_page(
 
 @router.post("/edit")
 async def rename(
-    cx: ConsoleDep, session: SessionDep, id_: str, csrf_token: Csrf = "", name: Text = ""
+    cx: ConsoleDep,
+    session: SessionDep,
+    id_: str,
+    csrf_token: Csrf = "",
+    name: Text = "",
+    version: Annotated[str, Form(max_length=200)] = "",
+    original: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     actor = cx.require_admin()
     cx.check_csrf(csrf_token)
@@ -77,6 +90,12 @@ async def rename(
     error = _name_error(wanted)
     if error:
         return _edit(cx, target, 422, name=name, errors={"name": error})
+    try:
+        versions.check(version, original, snapshot(target), {"name": wanted}, {"name": "Name"})
+    except versions.EditConflict as conflict:
+        return _edit(
+            cx, target, 409, name=conflict.merged["name"], conflict=conflict, snap=conflict.current
+        )
     await admin.apply_changes(session, actor, target, name=wanted, origin=Origin.of(cx.request))
     await session.commit()
     return cx.redirect(f"/users/{target.id}/edit?notice=renamed")
