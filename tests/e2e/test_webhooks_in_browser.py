@@ -55,8 +55,10 @@ def test_new_test_event_log_and_delete(
     expect(contacts.get_by_role("checkbox")).to_have_count(3)
     contacts.get_by_role("checkbox").first.uncheck()
     page.get_by_role("button", name="Save").click()
-    secret = page.get_by_label("Signing secret")
+    secret = page.get_by_role("textbox", name="Signing secret")
     expect(secret).to_have_value(re.compile(r"^whsec_"))
+    page.reload()  # shown once: a reload makes no other secret and shows none
+    expect(page.get_by_role("heading", name="Signing secret already shown")).to_be_visible()
     page.get_by_role("link", name="Back to Webhooks").click()
     expect(_row(page, "Helpdesk Sync")).to_have_count(1)
     expect(_row(page, "Helpdesk Sync")).to_contain_text("Active")

@@ -36,10 +36,14 @@ async def test_new_webhook_shows_its_secret_once(
     assert "Tickets" in form.text and "Contacts" in form.text
     assert 'value="ticket.customer_replied"' in form.text
     created = await _create(http, receiver)
-    assert created.status_code == 200, created.text
-    assert created.headers["cache-control"] == "no-store"
-    match = _SECRET.search(created.text)
+    # Post, redirect, get: the secret comes from the one-time store.
+    assert created.status_code == 303, created.text
+    page = await http.get(created.headers["location"])
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    match = _SECRET.search(page.text)
     assert match is not None
+    again = await http.get(created.headers["location"])
+    assert "already shown" in again.text and not _SECRET.search(again.text)
     listed = await http.get(BASE)
     assert "Sync" in listed.text and receiver.url() in listed.text
     assert match.group(1) not in listed.text
@@ -104,8 +108,11 @@ async def test_edit_disable_enable_rotate_delete(
     await db.refresh(endpoint)
     assert endpoint.enabled
     rotated = await form_post(http, f"{BASE}/{endpoint.id}/rotate", {})
-    assert rotated.status_code == 200 and _SECRET.search(rotated.text)
-    assert "24 hours" in rotated.text
+    assert rotated.status_code == 303
+    page = await http.get(rotated.headers["location"])
+    assert _SECRET.search(page.text) and "24 hours" in page.text
+    reloaded = await http.get(rotated.headers["location"])
+    assert "already shown" in reloaded.text and not _SECRET.search(reloaded.text)
     confirm = await http.get(f"{BASE}/{endpoint.id}/delete")
     assert "cannot be undone" in confirm.text
     gone = await form_post(http, f"{BASE}/{endpoint.id}/delete", {})

@@ -2,8 +2,9 @@
 Disable, Delete. The delivery log, Send test event and Rotate are in
 ``webhooks.console_log``.
 
-The signing secret is shown once, on the page answering the creation (and a
-rotation), with ``Cache-Control: no-store``.
+The signing secret is shown once, on the page the creation (and a rotation)
+redirects to, from the Control Panel's one-time store (``console.shown``): a
+reload says it was shown and never makes another.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 from cloudcx.accounts.models import User
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
+from cloudcx.console import shown
 from cloudcx.console.records import RecordNotFound, parse_id
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import PlatformDep, SessionDep
@@ -105,14 +107,53 @@ async def create(
     except EndpointFormError as exc:
         return _form(cx, 422, values=asdict(data), errors=exc.errors)
     await audit(session, cx, user, Action.WEBHOOK_CREATED, endpoint)
+    return await show_secret(cx, session, endpoint, secret, created=True)
+
+
+SHOWN_KIND = "webhook_secret"
+Shown = Annotated[str | None, Query(alias="shown", max_length=64)]
+
+
+async def show_secret(
+    cx: ConsoleDep, session: SessionDep, endpoint: WebhookEndpoint, secret: str, created: bool
+) -> Response:
+    """Commit with the secret kept for this session, then redirect to where it shows."""
+    handle = await shown.remember(
+        cx, session, kind=SHOWN_KIND, subject=str(endpoint.id), value=secret
+    )
     await session.commit()
-    return secret_page(cx, endpoint, secret, created=True)
+    page = "created" if created else "rotated"
+    return cx.redirect(f"{LIST_URL}/{endpoint.id}/{page}?shown={handle}")
 
 
-def secret_page(cx: ConsoleDep, endpoint: WebhookEndpoint, secret: str, created: bool) -> Response:
-    response = cx.render("webhooks/secret.html", endpoint=endpoint, secret=secret, created=created)
+async def _secret_page(
+    cx: ConsoleDep, session: SessionDep, id_: str, handle: str | None, created: bool
+) -> Response:
+    cx.require_admin()
+    endpoint = await endpoint_of(session, cx, id_)
+    reveal = await shown.reveal(cx, session, handle, kind=SHOWN_KIND, subject=str(endpoint.id))
+    response = cx.render(
+        "webhooks/secret.html",
+        endpoint=endpoint,
+        reveal=reveal or shown.Reveal(None),
+        created=created,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@router.get("/{id_}/created")
+async def created_page(
+    cx: ConsoleDep, session: SessionDep, id_: str, shown_value: Shown = None
+) -> Response:
+    return await _secret_page(cx, session, id_, shown_value, created=True)
+
+
+@router.get("/{id_}/rotated")
+async def rotated_page(
+    cx: ConsoleDep, session: SessionDep, id_: str, shown_value: Shown = None
+) -> Response:
+    return await _secret_page(cx, session, id_, shown_value, created=False)
 
 
 @router.get("/{id_}/edit")

@@ -14,7 +14,7 @@ from cloudcx.console.records import RecordNotFound
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import PlatformDep, SessionDep
 from cloudcx.webhooks import ping, service
-from cloudcx.webhooks.console import LIST_URL, Csrf, audit, endpoint_of, secret_page
+from cloudcx.webhooks.console import LIST_URL, Csrf, audit, endpoint_of, show_secret
 from cloudcx.webhooks.models import WebhookAttempt
 
 router = APIRouter(prefix=LIST_URL, include_in_schema=False)
@@ -88,5 +88,4 @@ async def rotate(
     endpoint = await endpoint_of(session, cx, id_)
     secret = service.rotate_secret(platform.settings, endpoint)
     await audit(session, cx, user, Action.WEBHOOK_SECRET_ROTATED, endpoint)
-    await session.commit()
-    return secret_page(cx, endpoint, secret, created=False)
+    return await show_secret(cx, session, endpoint, secret, created=False)
