@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -216,3 +217,40 @@ async def test_the_consoles_own_changes_send_events(
             "contact.updated",
         ]
     )
+
+
+async def test_a_stale_edit_is_refused_and_offered_again(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    platform: Platform,
+    tenant: TenantInfo,
+    admin: User,
+    receiver: Receiver,
+) -> None:
+    endpoint, _secret = await make_endpoint(db, platform, tenant, receiver.url())
+    await login(http, admin.email)
+    edit = f"{BASE}/{endpoint.id}/edit"
+    page = (await http.get(edit)).text
+    version = re.search(r'name="version" value="([^"]+)"', page)
+    original = re.search(r'name="original" value="([^"]+)"', page)
+    assert version and original
+    # Someone else renames it meanwhile.
+    endpoint.name = "Renamed elsewhere"
+    await db.commit()
+    stale = {
+        "csrf_token": csrf_from(page),
+        "version": version.group(1),
+        "original": html.unescape(original.group(1)),
+        "name": "Mine",
+        "url": receiver.url(),
+        "events": endpoint.events,
+        "enabled": "on",
+    }
+    refused = await http.post(edit, data=stale)
+    assert refused.status_code == 409
+    assert "Not saved: someone else changed this meanwhile" in refused.text
+    await db.refresh(endpoint)
+    assert endpoint.name == "Renamed elsewhere"
+    assert 'value="Mine"' in refused.text  # my change, offered again with the new version
+    fresh = re.search(r'name="version" value="([^"]+)"', refused.text)
+    assert fresh and fresh.group(1) != version.group(1)

@@ -17,13 +17,14 @@ from fastapi.responses import Response
 
 from cloudcx.accounts.models import User
 from cloudcx.audit.service import Action, Actor, Origin, Target, record
-from cloudcx.console import shown
+from cloudcx.console import shown, versions
 from cloudcx.console.records import RecordNotFound, parse_id
 from cloudcx.console.web import ConsoleDep
 from cloudcx.deps import PlatformDep, SessionDep
 from cloudcx.webhooks import service
 from cloudcx.webhooks.events import EVENT_TYPES, grouped
 from cloudcx.webhooks.models import WebhookEndpoint
+from cloudcx.webhooks.schemas import WebhookPublic
 from cloudcx.webhooks.service import EndpointFormError, EndpointInput
 
 router = APIRouter(prefix="/settings/integrations/webhooks", include_in_schema=False)
@@ -156,6 +157,24 @@ async def rotated_page(
     return await _secret_page(cx, session, id_, shown_value, created=False)
 
 
+# The Edit form's fields, for its version check (``console.versions``).
+LABELS = {"name": "Name", "url": "URL", "events": "Events", "enabled": "Enabled"}
+
+
+def _flat(name: str, url: str, events: list[str], enabled: bool) -> dict[str, str]:
+    return {
+        "name": name,
+        "url": url,
+        "events": " ".join(sorted(events)),
+        "enabled": "on" if enabled else "",
+    }
+
+
+def snapshot(endpoint: WebhookEndpoint) -> versions.Snapshot:
+    flat = _flat(endpoint.name, endpoint.url, endpoint.events, endpoint.enabled)
+    return versions.snapshot(WebhookPublic.of(endpoint), flat)
+
+
 @router.get("/{id_}/edit")
 async def edit_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
     cx.require_admin()
@@ -166,7 +185,7 @@ async def edit_page(cx: ConsoleDep, session: SessionDep, id_: str) -> Response:
         "events": endpoint.events,
         "enabled": endpoint.enabled,
     }
-    return _form(cx, endpoint=endpoint, values=values)
+    return _form(cx, endpoint=endpoint, values=values, snap=snapshot(endpoint))
 
 
 @router.post("/{id_}/edit")
@@ -180,15 +199,32 @@ async def update(
     url: Text = "",
     events: Events = [],  # noqa: B006
     enabled: Annotated[str, Form(max_length=3)] = "",
+    version: Annotated[str, Form(max_length=200)] = "",
+    original: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     user = cx.require_admin()
     cx.check_csrf(csrf_token)
     endpoint = await endpoint_of(session, cx, id_)
     data = _values(name, url, events, enabled)
+    current = snapshot(endpoint)
     try:
+        yours = _flat(data.name, data.url, data.events, data.enabled)
+        versions.check(version, original, current, yours, LABELS)
         service.update_endpoint(platform.settings, endpoint, data)
+    except versions.EditConflict as conflict:
+        merged = conflict.merged
+        offered = {
+            "name": merged["name"],
+            "url": merged["url"],
+            "events": merged["events"].split(),
+            "enabled": merged["enabled"] == "on",
+        }
+        return _form(
+            cx, 409, endpoint=endpoint, values=offered, conflict=conflict, snap=conflict.current
+        )
     except EndpointFormError as exc:
-        return _form(cx, 422, endpoint=endpoint, values=asdict(data), errors=exc.errors)
+        values = asdict(data)
+        return _form(cx, 422, endpoint=endpoint, values=values, errors=exc.errors, snap=current)
     await audit(session, cx, user, Action.WEBHOOK_UPDATED, endpoint)
     await session.commit()
     return cx.redirect(f"{LIST_URL}?notice=saved")
