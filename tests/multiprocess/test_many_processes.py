@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.html_forms import find_form
 from tests.integrations.people import Administrator
 from tests.live_server import LiveServer, http_client
 from tests.multiprocess.cluster import (
@@ -72,8 +73,12 @@ def a_client_disabled_in_the_console_stops_everywhere(
     form = admin.settings_form(page)
     form.check("Enabled", on=False)
 
+    asked = admin.submit(form, "Save", page)  # disabling asks first; nothing changed yet
+    confirmation = find_form(asked.text, button="Disable and save")
+    assert confirmation is not None, asked.text[:500]
+
     def save() -> None:
-        saved = admin.submit(form, "Save", page)
+        saved = admin.submit(confirmation, "Disable and save", asked)
         assert saved.is_redirect, saved.text[:500]
 
     def refused(h: httpx.Client, server: LiveServer) -> bool:
