@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,3 +108,29 @@ async def test_the_log_lists_a_queued_event_by_when_it_happened(
 )
 def test_a_malformed_position_is_none(value: str) -> None:
     assert Position.parse(value) is None
+
+
+async def test_a_readers_flush_waits_for_the_background_flush_writing(
+    platform: Platform, db: AsyncSession, tenant: TenantInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit log flushes before it reads: it must see rows another flush took."""
+    writer = AuditWriter(platform.sessionmaker)
+    writing, release = asyncio.Event(), asyncio.Event()
+    real = writer._insert
+
+    async def slow(rows: list[dict[str, object]]) -> None:
+        writing.set()
+        await release.wait()
+        await real(rows)
+
+    monkeypatch.setattr(writer, "_insert", slow)
+    writer.add(tenant_id=tenant.id, action=Action.TOKEN_ISSUED, actor=Actor.of_client("a"))
+    background = asyncio.create_task(writer.flush_closed())
+    await writing.wait()
+    reader = asyncio.create_task(writer.flush())
+    await asyncio.sleep(0.05)
+    assert not reader.done()  # the row is not committed yet
+    release.set()
+    assert await background == 1
+    await reader
+    assert [e.actor_id for e in await stored(db)] == ["a"]

@@ -22,6 +22,7 @@ transaction of the action itself (``audit.service.record``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -60,6 +61,7 @@ class AuditWriter:
         self._pending: list[dict[str, Any]] = []
         self._counts = Aggregates(max_open)
         self._clock = clock
+        self._flushing = asyncio.Lock()
         self.dropped = 0
 
     def add(self, **event: Any) -> None:
@@ -86,7 +88,16 @@ class AuditWriter:
 
     async def flush(self, *, everything: bool = True) -> int:
         """Write everything queued (and, unless ``everything`` is False, the counts of
-        the current minute too); on failure keep it for the next try."""
+        the current minute too); on failure keep it for the next try.
+
+        One flush at a time: a reader's flush (the audit log's pages) that came
+        while the background one was writing returns only once those rows are
+        committed, so the page shows them.
+        """
+        async with self._flushing:
+            return await self._flush(everything)
+
+    async def _flush(self, everything: bool) -> int:
         now = self._clock()
         counts = self._counts.take(now, everything=everything)
         # Closed minutes never written join the batch; the rest need their row id.
