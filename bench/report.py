@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.cases import Result
 from bench.peers import NAMES, PeerRun
-from bench.webhooks import WebhookResult
+from bench.webhooks import DEADLINE, WebhookResult
 
 NOTES = Path(__file__).with_name("NOTES.md")
 PACKAGES = (
@@ -155,12 +155,13 @@ def webhook_lines(results: dict[str, WebhookResult]) -> list[str]:
         "`bench/webhooks.py`: contacts created by 4 writers, one transaction and one event",
         "each, delivered by the process's worker to a receiver on loopback answering 200.",
         "",
-        "| backend | events | delivered | commit to delivery |",
-        "|---|---:|---:|---:|",
+        "| backend | events | delivered | rate | commit to delivery |",
+        "|---|---:|---:|---:|---:|",
     ]
     for backend, r in results.items():
+        late = "" if r.delivered == r.events else f" (the rest not within {DEADLINE:g} s)"
         lines.append(
-            f"| {backend} | {r.events:,} | {r.rate:,.0f}/s | "
+            f"| {backend} | {r.events:,} | {r.delivered:,}{late} | {r.rate:,.0f}/s | "
             f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms |"
         )
     return lines

@@ -38,7 +38,7 @@ from bench.servers import Installation, Server, rss_mib
 
 PORT = 8103
 TICKETS = 100_000
-WEBHOOK_EVENTS = 2000
+WEBHOOK_EVENTS = 1000
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_DB = "cloudcx_bench"
 
