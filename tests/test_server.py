@@ -7,6 +7,7 @@ to a socket and asserts exactly what comes back and when the server hangs up.
 from __future__ import annotations
 
 import contextlib
+import gc
 import selectors
 import socket
 import time
@@ -16,7 +17,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from cloudcx import server as http_server
+from cloudcx.app import create_app
 from cloudcx.config import Settings
+from cloudcx.platform import Platform
 from tests.live_server import HOST, LiveServer, running
 
 MAX_HEADER_BYTES = 16 * 1024  # the default
@@ -367,3 +371,21 @@ def test_a_head_without_body_is_sent_when_the_connection_closes() -> None:
     transport.close()
     assert sent.writes == [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"]
     assert sent.closed
+
+
+async def test_served_app_freezes_what_startup_left_alive(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker of ``serve`` starts, then moves what is alive out of the collector's
+    reach; the app ``create_app`` builds (as the tests use it) does not."""
+    monkeypatch.setattr(http_server, "create_app", lambda: create_app(platform=platform))
+    gc.unfreeze()
+    plain = create_app(platform=platform)
+    async with plain.router.lifespan_context(plain):
+        assert gc.get_freeze_count() == 0
+    served = http_server.serving_app()
+    try:
+        async with served.router.lifespan_context(served):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
