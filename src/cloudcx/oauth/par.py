@@ -1,0 +1,191 @@
+"""Pushed authorization requests (RFC 9126): keeping them, finding them, using them once.
+
+A request pushed to ``/oauth/par`` (``oauth.par_endpoint``) is stored as the
+parameters it carried, under the SHA-256 digest of its ``request_uri``'s
+random part, as codes are (DESIGN.md §4), in the database so that any process
+can take it up. The authorization endpoint replaces its query by those
+parameters (§4: "the authorization server MUST only use the parameters" of the
+pushed request), so every check of an ordinary request applies to them.
+
+One use is two steps, because the consent page is a GET and its answer a POST:
+the GET *shows* the request to the signed-in user (once: a second GET of the
+same ``request_uri`` fails) and gives that user ``CONSENT_WINDOW`` to answer;
+the POST, by that user only, *uses* it (once), whichever way the user decides.
+Both steps are one conditional UPDATE, so two concurrent attempts cannot both win.
+
+https://datatracker.ietf.org/doc/html/rfc9126
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudcx.console.errors import error_page
+from cloudcx.core import secrets
+from cloudcx.db import utcnow
+from cloudcx.oauth.errors import NO_STORE, InvalidRequestError
+from cloudcx.oauth.models import OAuthClient, PushedAuthorizationRequest
+
+# §2.2: "urn:ietf:params:oauth:request_uri:" followed by the random reference.
+URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
+RANDOM_BYTES = 32
+# How long a user may take over the consent page once it shows a pushed request.
+CONSENT_WINDOW = timedelta(minutes=10)
+
+
+class UnusableRequestUri(Exception):
+    """§4: the request_uri is unknown, expired, used, or another client's.
+
+    There is no redirect URI to trust then (the pushed one is unknown, and the
+    query's other parameters are ignored), so the user sees an error page.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRequest:
+    digest: str
+    request_uri: str
+    params: dict[str, str]
+
+    def form_fields(self) -> dict[str, str]:
+        """What the consent form carries: the reference, never the parameters (§4)."""
+        return {"client_id": self.params["client_id"], "request_uri": self.request_uri}
+
+
+async def push(
+    session: AsyncSession, client: OAuthClient, params: dict[str, str], ttl: int
+) -> str:
+    """Store a validated request; returns its ``request_uri`` (§2.2), ≥ 256 bits random."""
+    reference = secrets.token(RANDOM_BYTES)
+    session.add(
+        PushedAuthorizationRequest(
+            request_digest=secrets.digest(reference),
+            tenant_id=client.tenant_id,
+            client_pk=client.id,
+            params={**params, "client_id": client.client_id},
+            expires_at=utcnow() + timedelta(seconds=ttl),
+        )
+    )
+    await session.flush()
+    return URN_PREFIX + reference
+
+
+def _digest_of(request_uri: str) -> str | None:
+    reference = request_uri.removeprefix(URN_PREFIX)
+    if reference == request_uri or not 32 <= len(reference) <= 128:
+        return None
+    return secrets.digest(reference)
+
+
+async def resolve(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    params: dict[str, str],
+    malformed: set[str],
+    *,
+    shown: bool,
+) -> PushedRequest | None:
+    """The pushed request ``params`` names, or None when they name none.
+
+    The consent page's GET asks for one not yet shown (``shown=False``), its
+    POST for one shown and not yet used. Raises ``UnusableRequestUri`` otherwise,
+    and when ``client_id`` is not the client that pushed it (§4, RFC 9101 §5).
+    """
+    if "request_uri" in malformed:
+        raise UnusableRequestUri
+    request_uri = params.get("request_uri")
+    if request_uri is None:
+        return None
+    digest = _digest_of(request_uri)
+    if digest is None:
+        raise UnusableRequestUri
+    row = await session.scalar(
+        select(PushedAuthorizationRequest).where(
+            PushedAuthorizationRequest.request_digest == digest,
+            PushedAuthorizationRequest.tenant_id == tenant_id,
+        )
+    )
+    if (
+        row is None
+        or row.used_at is not None
+        or row.expires_at <= utcnow()  # §4: "An expired request_uri MUST be rejected"
+        or (row.shown_to is not None) != shown
+        or "client_id" in malformed
+        or params.get("client_id") != row.params.get("client_id")
+    ):
+        raise UnusableRequestUri
+    return PushedRequest(digest, request_uri, dict(row.params))
+
+
+def require_pushed(client: OAuthClient, pushed: PushedRequest | None) -> None:
+    """§4: a client that must push its requests is refused with ``invalid_request``
+    when the request has no ``request_uri`` from the PAR endpoint."""
+    if client.require_par and pushed is None:
+        raise InvalidRequestError(
+            "This client must push its authorization requests to /oauth/par (RFC 9126)."
+        )
+
+
+async def show(session: AsyncSession, pushed: PushedRequest | None, user_id: uuid.UUID) -> None:
+    """The consent page shows the request to this user: no one may open it again."""
+    if pushed is None:
+        return
+    await _step(
+        session,
+        pushed,
+        PushedAuthorizationRequest.shown_to.is_(None),
+        shown_to=user_id,
+        expires_at=utcnow() + CONSENT_WINDOW,
+    )
+
+
+async def use(session: AsyncSession, pushed: PushedRequest | None, user_id: uuid.UUID) -> None:
+    """The user who was shown the request answered it: it is used up (§4, one-time use)."""
+    if pushed is None:
+        return
+    await _step(
+        session, pushed, PushedAuthorizationRequest.shown_to == user_id, used_at=utcnow()
+    )
+
+
+async def _step(
+    session: AsyncSession,
+    pushed: PushedRequest,
+    condition: ColumnElement[bool],
+    **values: object,
+) -> None:
+    model = PushedAuthorizationRequest
+    result = await session.execute(
+        update(model)
+        .where(
+            model.request_digest == pushed.digest,
+            model.used_at.is_(None),
+            model.expires_at > utcnow(),
+            condition,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) != 1:
+        await session.rollback()
+        raise UnusableRequestUri
+    await session.commit()
+
+
+def unusable_page(request: Request) -> Response:
+    response = error_page(
+        request,
+        400,
+        "This sign-in request has expired",
+        "The application's sign-in request is unknown, has expired or was already used "
+        "(invalid_request_uri). Go back to the application and sign in again.",
+    )
+    response.headers.update(NO_STORE)
+    return response
