@@ -42,9 +42,7 @@ def steps(idempotency_ttl: int, now: datetime | None = None) -> list[tuple[str, 
         ),
         (
             "pushed authorization requests",
-            batch_delete(
-                PushedAuthorizationRequest, PushedAuthorizationRequest.expires_at <= now
-            ),
+            batch_delete(PushedAuthorizationRequest, PushedAuthorizationRequest.expires_at <= now),
         ),
         ("refresh tokens", batch_delete(RefreshToken, RefreshToken.expires_at < now)),
         # A revocation outlives every token it covers (oauth.revocation.revoke).

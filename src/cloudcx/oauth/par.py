@@ -59,9 +59,7 @@ class PushedRequest:
         return {"client_id": self.params["client_id"], "request_uri": self.request_uri}
 
 
-async def push(
-    session: AsyncSession, client: OAuthClient, params: dict[str, str], ttl: int
-) -> str:
+async def push(session: AsyncSession, client: OAuthClient, params: dict[str, str], ttl: int) -> str:
     """Store a validated request; returns its ``request_uri`` (§2.2), ≥ 256 bits random."""
     reference = secrets.token(RANDOM_BYTES)
     session.add(
@@ -150,9 +148,7 @@ async def use(session: AsyncSession, pushed: PushedRequest | None, user_id: uuid
     """The user who was shown the request answered it: it is used up (§4, one-time use)."""
     if pushed is None:
         return
-    await _step(
-        session, pushed, PushedAuthorizationRequest.shown_to == user_id, used_at=utcnow()
-    )
+    await _step(session, pushed, PushedAuthorizationRequest.shown_to == user_id, used_at=utcnow())
 
 
 async def _step(
