@@ -495,15 +495,33 @@ async def test_skip_consent_uses_the_request_at_once(
     assert_unusable(await consent_page(http, client, request_uri))
 
 
-async def test_sign_in_first_leaves_the_request_unused(
-    http: httpx.AsyncClient, client: OAuthClient, admin: User
+async def test_sign_in_first_leaves_the_request_unused_and_waiting(
+    http: httpx.AsyncClient, db: AsyncSession, client: OAuthClient, admin: User
 ) -> None:
+    """Signing in may take longer than the push's 60 s: once the browser brought the
+    request in time, it waits for the user, up to ten minutes after the push."""
     request_uri = await pushed_uri(http, client)
-    signed_out = await consent_page(http, client, request_uri)
-    assert signed_out.status_code == 303
-    assert signed_out.headers["location"].startswith("/login?next=")
+    for _ in range(2):  # a second visit does not extend it further
+        signed_out = await consent_page(http, client, request_uri)
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"].startswith("/login?next=")
+        row = (await db.scalars(select(PushedAuthorizationRequest))).one()
+        await db.refresh(row)
+        assert row.shown_to is None
+        assert row.expires_at - row.created_at == timedelta(minutes=10)
     await login(http, admin.email)
     assert (await consent_page(http, client, request_uri)).status_code == 200
+
+
+async def test_expired_request_uri_is_not_held_for_sign_in(
+    http: httpx.AsyncClient, db: AsyncSession, client: OAuthClient
+) -> None:
+    request_uri = await pushed_uri(http, client)
+    await db.execute(
+        update(PushedAuthorizationRequest).values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    await db.commit()
+    assert_unusable(await consent_page(http, client, request_uri))
 
 
 async def test_expired_request_uri_is_rejected(

@@ -77,6 +77,7 @@ async def authorize(
     try:
         req = validate(client, redirect_uri, params, malformed)
         par.require_pushed(client, pushed)
+        await par.hold_for_sign_in(session, pushed, cx.user)
         user = cx.require_user()
         scope = user_rights(req.scopes, user)
         granted = await consents.find(session, cx.tenant.id, user.id, client)

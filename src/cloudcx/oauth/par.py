@@ -12,6 +12,8 @@ the GET *shows* the request to the signed-in user (once: a second GET of the
 same ``request_uri`` fails) and gives that user ``CONSENT_WINDOW`` to answer;
 the POST, by that user only, *uses* it (once), whichever way the user decides.
 Both steps are one conditional UPDATE, so two concurrent attempts cannot both win.
+A browser that brings the request in time but must sign in first does not
+use it: the request waits for it, ``SIGN_IN_WINDOW`` at most after the push.
 
 https://datatracker.ietf.org/doc/html/rfc9126
 """
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloudcx.accounts.models import User
 from cloudcx.console.errors import error_page
 from cloudcx.core import secrets
 from cloudcx.db import utcnow
@@ -36,15 +39,19 @@ from cloudcx.oauth.models import OAuthClient, PushedAuthorizationRequest
 # §2.2: "urn:ietf:params:oauth:request_uri:" followed by the random reference.
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 RANDOM_BYTES = 32
-# How long a user may take over the consent page once it shows a pushed request.
+# How long after its push a request waits while its user signs in (§4 allows a
+# lifetime of its own to the request the browser presented in time), and how long
+# a user may take over the consent page once it shows the request.
+SIGN_IN_WINDOW = timedelta(minutes=10)
 CONSENT_WINDOW = timedelta(minutes=10)
 
 
 class UnusableRequestUri(Exception):
     """§4: the request_uri is unknown, expired, used, or another client's.
 
-    There is no redirect URI to trust then (the pushed one is unknown, and the
-    query's other parameters are ignored), so the user sees an error page.
+    RFC 9101 §7 names this ``invalid_request_uri``, but there is no redirect URI
+    to send it to (the pushed one is unknown, and the query's other parameters
+    are ignored), so the user sees an error page (RFC 6749 §4.1.2.1).
     """
 
 
@@ -53,6 +60,7 @@ class PushedRequest:
     digest: str
     request_uri: str
     params: dict[str, str]
+    created_at: datetime
 
     def form_fields(self) -> dict[str, str]:
         """What the consent form carries: the reference, never the parameters (§4)."""
@@ -119,7 +127,7 @@ async def resolve(
         or params.get("client_id") != row.params.get("client_id")
     ):
         raise UnusableRequestUri
-    return PushedRequest(digest, request_uri, dict(row.params))
+    return PushedRequest(digest, request_uri, dict(row.params), row.created_at)
 
 
 def require_pushed(client: OAuthClient, pushed: PushedRequest | None) -> None:
@@ -129,6 +137,28 @@ def require_pushed(client: OAuthClient, pushed: PushedRequest | None) -> None:
         raise InvalidRequestError(
             "This client must push its authorization requests to /oauth/par (RFC 9126)."
         )
+
+
+async def hold_for_sign_in(
+    session: AsyncSession, pushed: PushedRequest | None, user: User | None
+) -> None:
+    """The browser brought the request in time but must sign in (or change its
+    password) first: the request waits for it, up to ``SIGN_IN_WINDOW`` after the push."""
+    if pushed is None or (user is not None and not user.must_change_password):
+        return
+    model = PushedAuthorizationRequest
+    await session.execute(
+        update(model)
+        .where(
+            model.request_digest == pushed.digest,
+            model.shown_to.is_(None),
+            model.used_at.is_(None),
+            model.expires_at > utcnow(),
+        )
+        .values(expires_at=pushed.created_at + SIGN_IN_WINDOW)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
 
 
 async def show(session: AsyncSession, pushed: PushedRequest | None, user_id: uuid.UUID) -> None:
