@@ -12,16 +12,19 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cloudcx.accounts.models import User
 from cloudcx.api.ratelimit import RateLimiter
+from cloudcx.app import create_app
 from cloudcx.audit.models import AuditEvent
 from cloudcx.audit.service import Action
+from cloudcx.config import Settings
 from cloudcx.core import secrets
 from cloudcx.db import utcnow
 from cloudcx.oauth import housekeeping
 from cloudcx.oauth.models import OAuthClient, PushedAuthorizationRequest
+from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests.helpers import csrf_from, login
 from tests.oauth.flows import (
@@ -648,6 +651,40 @@ async def test_client_changed_after_the_push_is_checked_again(
     refused = await consent_page(http, client, request_uri)
     assert refused.status_code == 302
     assert query_of(refused)["error"] == "invalid_scope"
+
+
+@pytest.fixture
+async def second_process(
+    settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Another server on the same database, with caches and memory of its own."""
+    platform = Platform.build(settings, engine)
+    await platform.start()
+    try:
+        transport = httpx.ASGITransport(
+            app=create_app(platform=platform), client=("203.0.113.7", 1)
+        )
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            yield http
+    finally:
+        await platform.stop(dispose_engine=False)  # the engine is the test session's
+
+
+async def test_a_request_pushed_to_one_process_is_used_at_another(
+    http: httpx.AsyncClient,
+    second_process: httpx.AsyncClient,
+    client: OAuthClient,
+    admin: User,
+) -> None:
+    request_uri = await pushed_uri(http, client)
+    await login(second_process, admin.email)
+    page = await consent_page(second_process, client, request_uri)
+    assert page.status_code == 200, page.text
+    await login(http, admin.email)
+    assert_unusable(await consent_page(http, client, request_uri))
+    allowed = await answer(second_process, page)
+    tokens = await exchange_confidential(http, client, query_of(allowed)["code"])
+    assert tokens.status_code == 200, tokens.text
 
 
 # --- Require PAR (§4, per client) -------------------------------------------------------

@@ -65,8 +65,14 @@ async def par_endpoint(
         ) from exc
     validate(client, redirect_uri, params, malformed)
     ttl = platform.settings.par_request_ttl
-    request_uri = await par.push(session, client, params, ttl)
-    await session.commit()
+    # A client's busy write path: on SQLite it waits its turn at the write gate.
+    async with platform.writes():
+        try:
+            request_uri = await par.push(session, client, params, ttl)
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
     return OrjsonResponse(
         {"request_uri": request_uri, "expires_in": ttl},
         status_code=201,
