@@ -127,17 +127,38 @@ async def test_extra_form_fields_beside_request_uri_are_ignored(
     assert tokens.json()["scope"] == "tickets:read"
 
 
-async def test_the_consent_page_shows_a_pushed_request_once(
-    http: httpx.AsyncClient, client: OAuthClient, signed_in: User
+async def test_a_pushed_request_is_used_once(
+    http: httpx.AsyncClient, db: AsyncSession, client: OAuthClient, signed_in: User
 ) -> None:
+    """§4: one-time use, though the user may reload the consent page before answering."""
     request_uri = await pushed_uri(http, client)
     first = await consent_page(http, client, request_uri)
     assert first.status_code == 200
-    assert_unusable(await consent_page(http, client, request_uri))
-    # The page already shown can still be answered, once.
-    assert (await answer(http, first)).status_code == 303
+    row = (await db.scalars(select(PushedAuthorizationRequest))).one()
+    reloaded = await consent_page(http, client, request_uri)
+    assert reloaded.status_code == 200
+    await db.refresh(row)
+    assert row.used_at is None
+    allowed = await answer(http, reloaded)
+    assert allowed.status_code == 303 and "code" in query_of(allowed)
+    await db.refresh(row)
+    assert row.used_at is not None
+    # Used up: neither page can be answered again, nor the request opened again.
     assert_unusable(await answer(http, first))
+    assert_unusable(await answer(http, reloaded))
     assert_unusable(await consent_page(http, client, request_uri))
+
+
+async def test_a_reload_gives_no_more_time_to_answer(
+    http: httpx.AsyncClient, db: AsyncSession, client: OAuthClient, signed_in: User
+) -> None:
+    request_uri = await pushed_uri(http, client)
+    await consent_page(http, client, request_uri)
+    row = (await db.scalars(select(PushedAuthorizationRequest))).one()
+    deadline = row.expires_at
+    await consent_page(http, client, request_uri)
+    await db.refresh(row)
+    assert row.expires_at == deadline
 
 
 async def test_deny_uses_the_request_up_too(
@@ -278,7 +299,7 @@ async def agent_http(app: FastAPI, agent: User) -> AsyncIterator[httpx.AsyncClie
         yield other
 
 
-async def test_only_the_user_shown_the_request_can_answer_it(
+async def test_only_the_user_shown_the_request_can_open_or_answer_it(
     http: httpx.AsyncClient,
     agent_http: httpx.AsyncClient,
     client: OAuthClient,
@@ -286,6 +307,7 @@ async def test_only_the_user_shown_the_request_can_answer_it(
 ) -> None:
     request_uri = await pushed_uri(http, client)
     page = await consent_page(http, client, request_uri)
+    assert_unusable(await consent_page(agent_http, client, request_uri))
     # Another user, with a consent form of their own, posts the same request_uri.
     own = await agent_http.get("/oauth/authorize", params=authorize_params(client))
     form = {**hidden_fields(page.text), "csrf_token": csrf_from(own.text), "decision": "allow"}
@@ -346,9 +368,9 @@ async def test_a_request_pushed_to_one_process_is_used_at_another(
     await login(second_process, admin.email)
     page = await consent_page(second_process, client, request_uri)
     assert page.status_code == 200, page.text
+    allowed = await answer(second_process, page)
     await login(http, admin.email)
     assert_unusable(await consent_page(http, client, request_uri))
-    allowed = await answer(second_process, page)
     tokens = await exchange_confidential(http, client, query_of(allowed)["code"])
     assert tokens.status_code == 200, tokens.text
 

@@ -4,8 +4,8 @@ https://datatracker.ietf.org/doc/html/rfc6749#section-4.1.1 with PKCE
 (RFC 7636). The consent page cannot be framed (global ``frame-ancestors
 'none'`` and ``X-Frame-Options: DENY``), is never cached, and its form carries
 a CSRF token; the POST re-validates every parameter instead of trusting it.
-A pushed request (RFC 9126, ``oauth.par``) is shown once by the GET and used
-once by the POST.
+A pushed request (RFC 9126, ``oauth.par``) is shown to one user by the GET and
+used once by the POST.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ async def authorize(
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
     params, malformed = read_params(pairs)
     try:
-        pushed = await par.resolve(session, cx.tenant.id, params, malformed, shown=False)
+        pushed = await par.resolve(session, cx.tenant.id, params, malformed, answering=False)
         if pushed is not None:  # RFC 9126 §4: the pushed parameters, and only they
             params, malformed = pushed.params, set()
         client, redirect_uri = await trusted_client(session, cx.tenant.id, params, malformed)
@@ -120,7 +120,7 @@ async def decide(
     pairs = [(k, v) for k, v in form.multi_items() if k in PARAMS and isinstance(v, str)]
     params, malformed = read_params(pairs)
     try:
-        pushed = await par.resolve(session, cx.tenant.id, params, malformed, shown=True)
+        pushed = await par.resolve(session, cx.tenant.id, params, malformed, answering=True)
         if pushed is not None:
             params, malformed = pushed.params, set()
         client, redirect_uri = await trusted_client(session, cx.tenant.id, params, malformed)

@@ -8,10 +8,11 @@ parameters (§4: "the authorization server MUST only use the parameters" of the
 pushed request), so every check of an ordinary request applies to them.
 
 One use is two steps, because the consent page is a GET and its answer a POST:
-the GET *shows* the request to the signed-in user (once: a second GET of the
-same ``request_uri`` fails) and gives that user ``CONSENT_WINDOW`` to answer;
-the POST, by that user only, *uses* it (once), whichever way the user decides.
-Both steps are one conditional UPDATE, so two concurrent attempts cannot both win.
+the GET *shows* the request to the signed-in user, who alone may open it from
+then on (§4 allows "duplicate requests due to a user reloading"), and gives
+them ``CONSENT_WINDOW`` to answer; the POST, by that user, *uses* it, whichever
+way the user decides: after that every GET and POST of it fails. Both steps
+are one conditional UPDATE, so two concurrent attempts cannot both win.
 A browser that brings the request in time but must sign in first does not
 use it: the request waits for it, ``SIGN_IN_WINDOW`` at most after the push.
 
@@ -61,6 +62,7 @@ class PushedRequest:
     request_uri: str
     params: dict[str, str]
     created_at: datetime
+    shown_to: uuid.UUID | None
 
     def form_fields(self) -> dict[str, str]:
         """What the consent form carries: the reference, never the parameters (§4)."""
@@ -96,13 +98,13 @@ async def resolve(
     params: dict[str, str],
     malformed: set[str],
     *,
-    shown: bool,
+    answering: bool,
 ) -> PushedRequest | None:
     """The pushed request ``params`` names, or None when they name none.
 
-    The consent page's GET asks for one not yet shown (``shown=False``), its
-    POST for one shown and not yet used. Raises ``UnusableRequestUri`` otherwise,
-    and when ``client_id`` is not the client that pushed it (§4, RFC 9101 §5).
+    Raises ``UnusableRequestUri`` when it is unknown, expired or used, when
+    ``client_id`` is not the client that pushed it (§4, RFC 9101 §5), and when
+    the consent form answers (``answering``) one never shown.
     """
     if "request_uri" in malformed:
         raise UnusableRequestUri
@@ -122,12 +124,12 @@ async def resolve(
         row is None
         or row.used_at is not None
         or row.expires_at <= utcnow()  # §4: "An expired request_uri MUST be rejected"
-        or (row.shown_to is not None) != shown
+        or (answering and row.shown_to is None)
         or "client_id" in malformed
         or params.get("client_id") != row.params.get("client_id")
     ):
         raise UnusableRequestUri
-    return PushedRequest(digest, request_uri, dict(row.params), row.created_at)
+    return PushedRequest(digest, request_uri, dict(row.params), row.created_at, row.shown_to)
 
 
 def require_pushed(client: OAuthClient, pushed: PushedRequest | None) -> None:
@@ -162,8 +164,15 @@ async def hold_for_sign_in(
 
 
 async def show(session: AsyncSession, pushed: PushedRequest | None, user_id: uuid.UUID) -> None:
-    """The consent page shows the request to this user: no one may open it again."""
+    """The consent page shows the request to this user: no one else may open it.
+
+    Showing it again to the same user (a reload) gives no more time to answer.
+    """
     if pushed is None:
+        return
+    if pushed.shown_to is not None:
+        if pushed.shown_to != user_id:
+            raise UnusableRequestUri
         return
     await _step(
         session,
