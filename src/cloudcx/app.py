@@ -47,7 +47,13 @@ from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired, PasswordCh
 from cloudcx.contacts import api as contacts_api
 from cloudcx.core.headers import SecurityHeadersMiddleware
 from cloudcx.core.responses import OrjsonResponse
-from cloudcx.oauth import authorize_endpoint, introspection, metadata, revocation_endpoint
+from cloudcx.oauth import (
+    authorize_endpoint,
+    introspection,
+    metadata,
+    par_endpoint,
+    revocation_endpoint,
+)
 from cloudcx.oauth import routes as oauth_routes
 from cloudcx.oauth.errors import BearerError, OAuthError
 from cloudcx.ops import wiring as ops
@@ -76,6 +82,7 @@ ROUTERS = (
     users_api.router,
     webhooks_api.router,
     revocation_endpoint.router,
+    par_endpoint.router,
     authorize_endpoint.router,
     metadata.router,
     docs.router,
@@ -131,6 +138,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.ratelimiter = RateLimiter.from_settings(platform.settings)
     app.state.revoke_limiter = RateLimiter.from_settings(
         platform.settings, platform.settings.revoke_rate_limit
+    )
+    app.state.par_limiter = RateLimiter.from_settings(
+        platform.settings, platform.settings.par_rate_limit
     )
     for router in ROUTERS:
         app.include_router(router)

@@ -123,6 +123,15 @@ class Settings(BaseSettings):
     authorization_code_ttl: int = Field(
         default=60, ge=10, le=600, description="Authorization-code lifetime in seconds."
     )
+    par_request_ttl: int = Field(
+        default=60,
+        ge=10,
+        le=600,
+        description=(
+            "Seconds a request pushed to `/oauth/par` can be used at the authorization "
+            "endpoint (its `request_uri`'s `expires_in`)."
+        ),
+    )
     session_ttl: int = Field(
         default=12 * 3600, ge=300, description="Control Panel session lifetime in seconds."
     )
@@ -205,6 +214,13 @@ class Settings(BaseSettings):
         default="300/minute",
         description=(
             "`/oauth/revoke` requests per client and address, in `limits` notation; "
+            "counted in Redis when `CLOUDCX_REDIS_URL` is set."
+        ),
+    )
+    par_rate_limit: str = Field(
+        default="300/minute",
+        description=(
+            "`/oauth/par` requests per client and address, in `limits` notation; "
             "counted in Redis when `CLOUDCX_REDIS_URL` is set."
         ),
     )

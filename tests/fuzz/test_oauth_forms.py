@@ -4,7 +4,7 @@ Random parameters (known and unknown names), repeats, huge values, bad
 percent-encodings, invalid UTF-8, wrong content types and mangled client
 credentials. Whatever arrives, the answer is a success or an RFC 6749 §5.2
 error (RFC 7009 adds ``unsupported_token_type``), with ``no-store`` — never a
-5xx. The endpoints of RFC 7009 and RFC 7662 are fuzzed when the app has them.
+5xx. The endpoints of RFC 7009, RFC 7662 and RFC 9126 are fuzzed when the app has them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests import helpers
 EXAMPLES = 300
 DESCRIPTION = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 §5.2
 T = TypeVar("T")
-ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect"]
+ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/par"]
 RFC_ERRORS = {
     "invalid_request",
     "invalid_client",
@@ -37,6 +37,7 @@ RFC_ERRORS = {
     "unsupported_grant_type",
     "invalid_scope",
     "unsupported_token_type",  # RFC 7009 §2.2.1
+    "unsupported_response_type",  # RFC 9126 §2.3 (RFC 6749 §4.1.2.1)
 }
 NAMES = [
     "grant_type",
@@ -109,8 +110,8 @@ def encode(items: list[tuple[str, str]], client_id: str) -> bytes:
 
 def check(response: httpx.Response) -> str:
     assert response.status_code < 500, response.text
-    if response.status_code == 200:
-        return "200"
+    if response.status_code in (200, 201):  # 201: a pushed request (RFC 9126 §2.2)
+        return str(response.status_code)
     assert response.status_code in (400, 401, 413, 429), response.status_code
     body = response.json()
     assert body["error"] in RFC_ERRORS, body

@@ -37,6 +37,8 @@ PARAMS = (
     "state",
     "code_challenge",
     "code_challenge_method",
+    # RFC 9126 §4: a pushed request's form carries only client_id and request_uri.
+    "request_uri",
 )
 MAX_PARAM = 2000
 

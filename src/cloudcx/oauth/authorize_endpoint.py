@@ -4,6 +4,8 @@ https://datatracker.ietf.org/doc/html/rfc6749#section-4.1.1 with PKCE
 (RFC 7636). The consent page cannot be framed (global ``frame-ancestors
 'none'`` and ``X-Frame-Options: DENY``), is never cached, and its form carries
 a CSRF token; the POST re-validates every parameter instead of trusting it.
+A pushed request (RFC 9126, ``oauth.par``) is shown to one user by the GET and
+used once by the POST.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from cloudcx.console.errors import error_page
 from cloudcx.console.web import Console, ConsoleDep
 from cloudcx.core.headers import csp_allowing_form_target
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep
-from cloudcx.oauth import consents
+from cloudcx.oauth import consents, par
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.authorization import (
     PARAMS,
@@ -63,20 +65,31 @@ async def authorize(
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
     params, malformed = read_params(pairs)
     try:
+        pushed = await par.resolve(session, cx.tenant.id, params, malformed, answering=False)
+        if pushed is not None:  # RFC 9126 §4: the pushed parameters, and only they
+            params, malformed = pushed.params, set()
         client, redirect_uri = await trusted_client(session, cx.tenant.id, params, malformed)
     except UntrustedRedirect:
         return _untrusted(request)
+    except par.UnusableRequestUri:
+        return par.unusable_page(request)
     state = params.get("state")
     try:
         req = validate(client, redirect_uri, params, malformed)
+        par.require_pushed(client, pushed)
+        await par.hold_for_sign_in(session, pushed, cx.user)
         user = cx.require_user()
         scope = user_rights(req.scopes, user)
         granted = await consents.find(session, cx.tenant.id, user.id, client)
+        await par.show(session, pushed, user.id)
         if client.skip_consent and consents.covers(granted, scope.split()):
+            await par.use(session, pushed, user.id)
             return await _approve(cx, session, platform, issuer, req, user, scope, 302)
     except OAuthError as exc:
         return _redirect(error_redirect(redirect_uri, exc, state, issuer), 302)
-    return _consent_page(cx, req, params, scope)
+    except par.UnusableRequestUri:
+        return par.unusable_page(request)
+    return _consent_page(cx, req, pushed.form_fields() if pushed else params, scope)
 
 
 def _consent_page(
@@ -107,19 +120,28 @@ async def decide(
     pairs = [(k, v) for k, v in form.multi_items() if k in PARAMS and isinstance(v, str)]
     params, malformed = read_params(pairs)
     try:
+        pushed = await par.resolve(session, cx.tenant.id, params, malformed, answering=True)
+        if pushed is not None:
+            params, malformed = pushed.params, set()
         client, redirect_uri = await trusted_client(session, cx.tenant.id, params, malformed)
     except UntrustedRedirect:
         return _untrusted(request)
+    except par.UnusableRequestUri:
+        return par.unusable_page(request)
     state = params.get("state")
     try:
         req = validate(client, redirect_uri, params, malformed)
+        par.require_pushed(client, pushed)
         user = cx.require_user()
         scope = user_rights(req.scopes, user)
+        await par.use(session, pushed, user.id)
         if form.get("decision") != "allow":
             raise AccessDeniedError("The user denied access.")
         return await _approve(cx, session, platform, issuer, req, user, scope, 303)
     except OAuthError as exc:
         return _redirect(error_redirect(redirect_uri, exc, state, issuer), 303)
+    except par.UnusableRequestUri:
+        return par.unusable_page(request)
 
 
 async def _approve(

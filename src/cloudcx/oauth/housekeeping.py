@@ -1,5 +1,6 @@
-"""Deleting what can no longer be used: expired codes, refresh tokens, revocations,
-Control Panel sessions, shown-once values and ``Idempotency-Key`` records.
+"""Deleting what can no longer be used: expired codes, pushed authorization requests,
+refresh tokens, revocations, Control Panel sessions, shown-once values and
+``Idempotency-Key`` records.
 
 One process at a time runs it, every ``CLOUDCX_HOUSEKEEPING_INTERVAL`` seconds
 (``cloudcx.jobs``), in batches of ``jobs.BATCH`` rows; ``cloudcx cleanup`` runs
@@ -17,7 +18,12 @@ from cloudcx.accounts.models import WebSession
 from cloudcx.api.models import IdempotencyRecord
 from cloudcx.db import utcnow
 from cloudcx.jobs import Step, batch_delete
-from cloudcx.oauth.models import AuthorizationCode, RefreshToken, Revocation
+from cloudcx.oauth.models import (
+    AuthorizationCode,
+    PushedAuthorizationRequest,
+    RefreshToken,
+    Revocation,
+)
 from cloudcx.shown_once.models import ShownOnce
 
 INTERVAL = 3600.0
@@ -33,6 +39,10 @@ def steps(idempotency_ttl: int, now: datetime | None = None) -> list[tuple[str, 
         (
             "authorization codes",
             batch_delete(AuthorizationCode, AuthorizationCode.expires_at < now - CODE_GRACE),
+        ),
+        (
+            "pushed authorization requests",
+            batch_delete(PushedAuthorizationRequest, PushedAuthorizationRequest.expires_at <= now),
         ),
         ("refresh tokens", batch_delete(RefreshToken, RefreshToken.expires_at < now)),
         # A revocation outlives every token it covers (oauth.revocation.revoke).

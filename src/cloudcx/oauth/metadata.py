@@ -41,6 +41,9 @@ def document(issuer: str, signing_alg: str) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
+        # RFC 9126 §5: pushing is offered; each client's "Require PAR" says whether it must.
+        "pushed_authorization_request_endpoint": f"{issuer}/oauth/par",
+        "require_pushed_authorization_requests": False,
         # RFC 9207: authorization responses carry ``iss``.
         "authorization_response_iss_parameter_supported": True,
         # RFC 9068 access tokens are signed with this algorithm.

@@ -35,6 +35,8 @@ class OAuthClient(IdMixin, TimestampMixin, Base):
     access_token_ttl: Mapped[int | None] = mapped_column(default=None)
     refresh_token_ttl: Mapped[int | None] = mapped_column(default=None)
     skip_consent: Mapped[bool] = mapped_column(default=False)
+    # RFC 9126 §4: the authorization endpoint takes only pushed requests from it.
+    require_par: Mapped[bool] = mapped_column(default=False)
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
@@ -170,3 +172,29 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class PushedAuthorizationRequest(Base):
+    """An authorization request pushed to ``/oauth/par`` (RFC 9126 §2), kept briefly.
+
+    Stored by the SHA-256 digest of its ``request_uri``'s random part, bound to
+    the tenant and the client that pushed it. ``shown_to`` is set when the
+    consent page shows it to a user, ``used_at`` when that user's decision
+    consumes it: each happens once (``oauth.par``).
+    """
+
+    __tablename__ = "oauth_pushed_requests"
+    __table_args__ = (Index("ix_oauth_pushed_requests_expires", "expires_at"),)
+
+    request_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    client_pk: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    params: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    shown_to: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

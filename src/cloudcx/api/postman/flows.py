@@ -224,6 +224,25 @@ def code_flow_folder() -> Item:
             prerequest=js.render(js.REMEMBER_REFRESH_TOKEN),
             tests=js.render(js.REFRESH_ROTATES),
         ),
+        request(
+            "Push the authorization request (RFC 9126)",
+            "post",
+            "/oauth/par",
+            auth=noauth,
+            follow_redirects=False,
+            body=form(dict(authorize)),
+            tests=js.render(
+                js.STATUS,
+                title="201 with a request_uri for /oauth/authorize",
+                status=201,
+                media="application/json",
+                variable=None,
+            ),
+            description=(
+                "Instead of the long authorization request above: send the user to "
+                "/oauth/authorize?client_id=...&request_uri=... with the answer's request_uri."
+            ),
+        ),
     ]
     return {
         "name": CODE_FLOW,
