@@ -1,6 +1,6 @@
 """Pushed authorization requests (RFC 9126): the pushed requests and a client's "Require PAR"
 
-Revision ID: 0018_par
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06 20:50:00
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_par"
+revision: str = "0016"
 down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
