@@ -13,8 +13,6 @@ credentials. Without Node.js or newman the tests skip and say why; with
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,32 +22,22 @@ from typing import Any
 import pytest
 
 from cloudcx.api import postman
+from tests.integrations.node import node_environment, node_package
 from tests.integrations.people import Administrator
 from tests.live_server import LiveServer, running
 
 pytestmark = pytest.mark.slow
 
 NEWMAN_DIR = Path(__file__).resolve().parent / "newman"
-INSTALL = f"npm ci --prefix {NEWMAN_DIR.relative_to(NEWMAN_DIR.parents[2])}"
 NEWMAN_TIMEOUT = 120
 # Registered on the client as Postman's own callback; the requests never follow it.
 REDIRECT_URI = "https://oauth.pstmn.io/v1/callback"
 
 
 def newman_command() -> list[str]:
-    """The project's pinned newman (or one on PATH); skip, or fail when Node is required."""
-    local = NEWMAN_DIR / "node_modules" / ".bin" / "newman"
-    if shutil.which("node") is None:
-        problem = f"Node.js is not installed; the Postman collection is run with newman ({INSTALL})"
-    elif local.exists():
-        return [str(local)]
-    elif (found := shutil.which("newman")) is not None:
-        return [found]
-    else:
-        problem = f"newman is not installed: run `{INSTALL}` (Node.js 16 or newer)"
-    if os.environ.get("CLOUDCX_REQUIRE_NODE") == "1":
-        pytest.fail(f"CLOUDCX_REQUIRE_NODE=1 but {problem}")
-    pytest.skip(problem)
+    """The project's pinned newman; skip, or fail when Node is required."""
+    node_package(NEWMAN_DIR, "newman")
+    return [str(NEWMAN_DIR / "node_modules" / ".bin" / "newman")]
 
 
 @dataclass
@@ -118,7 +106,7 @@ def run_newman(
         "--reporters", "cli,json", "--reporter-json-export", str(report),
         "--color", "off", "--disable-unicode", "--timeout-request", "15000", *args,
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env = node_environment()
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=NEWMAN_TIMEOUT, check=False
     )
