@@ -41,6 +41,7 @@ TEXT_FIELDS = (
     "refresh_token_ttl",
     "is_enabled",
     "skip_consent",
+    "require_dpop",
 )
 LABELS = {
     "client_name": "Client name",
@@ -52,6 +53,7 @@ LABELS = {
     "refresh_token_ttl": "Refresh-token lifetime (seconds)",
     "is_enabled": "Enabled",
     "skip_consent": "Skip the consent page",
+    "require_dpop": "Require DPoP",
 }
 YES_NO = {"on": "Yes", "": "No"}
 NOTICES = {
@@ -73,6 +75,7 @@ class ClientVersion(BaseModel):
     refresh_token_ttl: int | None
     is_enabled: bool
     skip_consent: bool
+    require_dpop: bool
     is_confidential: bool
 
 
@@ -88,6 +91,7 @@ def _flat(client: OAuthClient) -> dict[str, str]:
         "refresh_token_ttl": str(client.refresh_token_ttl or ""),
         "is_enabled": "on" if client.is_enabled else "",
         "skip_consent": "on" if client.skip_consent else "",
+        "require_dpop": "on" if client.require_dpop else "",
     }
 
 
@@ -111,7 +115,7 @@ def _submitted(form: FormData) -> dict[str, str]:
         fields[name] = " ".join(g for g in catalogue if g in chosen)
     for name in ("access_token_ttl", "refresh_token_ttl"):
         fields[name] = fields[name].strip()
-    for name in ("is_enabled", "skip_consent"):
+    for name in ("is_enabled", "skip_consent", "require_dpop"):
         fields[name] = "on" if fields[name] == "on" else ""
     return fields
 
@@ -124,6 +128,7 @@ def form_values(flat: dict[str, str]) -> dict[str, Any]:
         "scopes": flat.get("scopes", "").split(),
         "is_enabled": flat.get("is_enabled") == "on",
         "skip_consent": flat.get("skip_consent") == "on",
+        "require_dpop": flat.get("require_dpop") == "on",
     }
 
 
@@ -187,7 +192,7 @@ async def update(request: Request, cx: ConsoleDep, session: SessionDep, id_: str
             snapshot(client),
             yours,
             LABELS,
-            {"is_enabled": YES_NO, "skip_consent": YES_NO},
+            {"is_enabled": YES_NO, "skip_consent": YES_NO, "require_dpop": YES_NO},
         )
     except ClientFormError as exc:
         return await render(cx, session, client, form_values(yours), 422, errors=exc.errors)

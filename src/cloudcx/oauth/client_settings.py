@@ -48,6 +48,7 @@ class ClientSettings:
     refresh_token_ttl: int | None
     is_enabled: bool
     skip_consent: bool
+    require_dpop: bool = False
 
 
 def redirect_uri_problem(uri: str) -> str | None:
@@ -133,6 +134,7 @@ def clean_settings(
         refresh_token_ttl=refresh,
         is_enabled=get("is_enabled") == "on",
         skip_consent=get("skip_consent") == "on",
+        require_dpop=get("require_dpop") == "on",
     )
 
 

@@ -35,6 +35,9 @@ class OAuthClient(IdMixin, TimestampMixin, Base):
     access_token_ttl: Mapped[int | None] = mapped_column(default=None)
     refresh_token_ttl: Mapped[int | None] = mapped_column(default=None)
     skip_consent: Mapped[bool] = mapped_column(default=False)
+    # RFC 9449 §5.2 ``dpop_bound_access_tokens``: token requests without a DPoP
+    # proof are refused, so every token of the client is bound to a key.
+    require_dpop: Mapped[bool] = mapped_column(default=False)
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
@@ -170,3 +173,6 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # RFC 9449 §5: a public client's refresh token is bound to the DPoP key of the
+    # request that got it (its RFC 7638 thumbprint); None when unbound.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43), default=None)
