@@ -82,6 +82,8 @@ async def current_token(request: Request) -> AccessToken:
             raise DPoPInvalidTokenError("An API key is not DPoP-bound: send it as Bearer.")
         # API keys are opaque: the one database lookup of the bearer check.
         token = await apikeys.authenticate(platform.sessionmaker, tenant_of(request), credentials)
+    elif scheme == "dpop":
+        token = await _dpop_token(request, credentials)
     else:
         token = tokens.verify(
             platform.keys,
@@ -91,11 +93,27 @@ async def current_token(request: Request) -> AccessToken:
             platform.verified_tokens,
             platform.settings.token_leeway,
         )
-        if scheme == "dpop":
-            await dpop_binding.check_resource_request(platform.dpop, request, token, credentials)
-        elif token.jkt is not None:
+        if token.jkt is not None:
             dpop_binding.refuse_bearer_use(token)
     request.state.access_token = token
+    return token
+
+
+async def _dpop_token(request: Request, credentials: str) -> AccessToken:
+    """``Authorization: DPoP``: every refusal is a DPoP challenge (RFC 9449 §7.1)."""
+    platform = platform_of(request)
+    try:
+        token = tokens.verify(
+            platform.keys,
+            credentials,
+            tenant_of(request),
+            platform.revocations.is_revoked,
+            platform.verified_tokens,
+            platform.settings.token_leeway,
+        )
+    except InvalidTokenError as exc:
+        raise DPoPInvalidTokenError(exc.description) from None
+    await dpop_binding.check_resource_request(platform.dpop, request, token, credentials)
     return token
 
 

@@ -31,6 +31,7 @@ log = logging.getLogger("cloudcx.oauth")
 # default 65 s window that is over 1,500 new proofs a second in one process.
 MEMORY_SIZE = 100_000
 REDIS_PREFIX = "cloudcx:dpop:jti:"
+_WARN_EVERY = 10.0
 
 
 def replay_key(tenant_id: uuid.UUID, jkt: str, jti: str) -> str:
@@ -70,12 +71,15 @@ class RedisReplayCache:
     def __init__(self, url: str) -> None:
         self._redis = Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
         self._fallback = MemoryReplayCache()
+        self._last_warning = 0.0
 
     async def first_use(self, key: str, ttl: int) -> bool:
         try:
             stored = await self._redis.set(REDIS_PREFIX + key, b"1", nx=True, ex=ttl)
         except Exception as exc:
-            log.warning("DPoP replay cache: Redis unavailable (%s); using memory", exc)
+            if time.monotonic() - self._last_warning >= _WARN_EVERY:
+                self._last_warning = time.monotonic()
+                log.warning("DPoP replay cache: Redis unavailable (%s); using memory", exc)
             return await self._fallback.first_use(key, ttl)
         return bool(stored)
 

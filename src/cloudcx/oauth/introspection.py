@@ -92,6 +92,4 @@ def _refresh_claims(row: RefreshToken, client: ClientInfo, issuer: str) -> dict[
         "iss": issuer,
         "iat": int(row.created_at.timestamp()),
         "exp": int(row.expires_at.timestamp()),
-        # RFC 9449 §5: a public client's refresh token bound to its DPoP key.
-        **({"cnf": {"jkt": row.dpop_jkt}} if row.dpop_jkt else {}),
     }
