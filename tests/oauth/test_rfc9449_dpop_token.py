@@ -18,15 +18,17 @@ from cloudcx.oauth.dpop_binding import DPoPVerifier
 from cloudcx.oauth.models import OAuthClient, RefreshToken
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, login
 from tests.oauth.dpop_keys import TOKEN_URL, DPoPKey
 from tests.oauth.flows import (
     REDIRECT_URI,
     SECRET,
     VERIFIER,
     assert_oauth_error,
+    authorize_params,
     configure,
     get_code,
+    query_of,
 )
 
 
@@ -358,3 +360,37 @@ async def test_metadata_advertises_the_proof_algorithms(
     algs = body["dpop_signing_alg_values_supported"]
     assert "ES256" in algs and "RS256" in algs and "PS256" in algs
     assert not [a for a in algs if a.startswith("HS") or a == "none"]
+
+
+class TestAuthorizationRequestBinding:
+    """§10: ``dpop_jkt`` in the authorization request binds the code to a key."""
+
+    async def test_the_named_key_gets_the_tokens(
+        self, http: httpx.AsyncClient, client: OAuthClient, admin: User
+    ) -> None:
+        key = DPoPKey()
+        code = await get_code(http, client, admin.email, dpop_jkt=key.jkt)
+        response = await token_request(http, code_data(client, code), key.proof())
+        assert response.status_code == 200, response.text
+        assert_bound(response.json(), key)
+
+    @pytest.mark.parametrize("sent", ["none", "other-key"])
+    async def test_another_key_or_none_is_invalid_grant_and_keeps_the_code(
+        self, http: httpx.AsyncClient, client: OAuthClient, admin: User, sent: str
+    ) -> None:
+        key = DPoPKey()
+        data = code_data(client, await get_code(http, client, admin.email, dpop_jkt=key.jkt))
+        proof = None if sent == "none" else DPoPKey().proof()
+        assert_oauth_error(await token_request(http, data, proof), 400, "invalid_grant")
+        retry = await token_request(http, data, key.proof())
+        assert retry.status_code == 200, retry.text
+
+    async def test_a_malformed_dpop_jkt_is_invalid_request(
+        self, http: httpx.AsyncClient, client: OAuthClient, admin: User
+    ) -> None:
+        await login(http, admin.email)
+        response = await http.get(
+            "/oauth/authorize", params=authorize_params(client, dpop_jkt="not-a-thumbprint")
+        )
+        assert response.status_code in (302, 303), response.text
+        assert query_of(response)["error"] == "invalid_request"

@@ -141,6 +141,8 @@ class AuthorizationCode(Base):
     redirect_uri_sent: Mapped[bool] = mapped_column(default=True)
     scope: Mapped[str] = mapped_column(Text)
     code_challenge: Mapped[str | None] = mapped_column(String(128), default=None)
+    # RFC 9449 §10 ``dpop_jkt``: the token request must carry a proof of this key.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

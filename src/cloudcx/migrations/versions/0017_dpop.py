@@ -3,7 +3,8 @@
 ``oauth_clients.require_dpop`` refuses the client's token requests that carry
 no DPoP proof (existing clients: false, unchanged). ``oauth_refresh_tokens.dpop_jkt``
 is the RFC 7638 thumbprint of the key a public client's refresh token is bound
-to (existing tokens: none, unbound).
+to (existing tokens: none, unbound); ``oauth_authorization_codes.dpop_jkt`` the
+key an authorization request's ``dpop_jkt`` (RFC 9449 §10) binds its code to.
 
 Revision ID: 0017_dpop
 Revises: 0015
@@ -30,9 +31,13 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("oauth_refresh_tokens") as batch_op:
         batch_op.add_column(sa.Column("dpop_jkt", sa.String(length=43), nullable=True))
+    with op.batch_alter_table("oauth_authorization_codes") as batch_op:
+        batch_op.add_column(sa.Column("dpop_jkt", sa.String(length=43), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("oauth_authorization_codes") as batch_op:
+        batch_op.drop_column("dpop_jkt")
     with op.batch_alter_table("oauth_refresh_tokens") as batch_op:
         batch_op.drop_column("dpop_jkt")
     with op.batch_alter_table("oauth_clients") as batch_op:
