@@ -253,3 +253,43 @@ class TestIntrospection:
         assert body["active"] is True
         assert body["token_type"] == "DPoP"
         assert body["cnf"] == {"jkt": key.jkt}
+
+
+async def test_the_bearer_path_does_no_dpop_work(
+    http: httpx.AsyncClient,
+    platform: Platform,
+    oauth_client: OAuthClient,
+    admin: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DESIGN.md §8: an unbound bearer token, even beside a stray DPoP header, is
+    checked as before; no proof is parsed and no replay cache is asked."""
+
+    async def forbidden(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("the bearer path checked a DPoP proof")
+
+    plain = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": admin.email,
+            "password": PASSWORD,
+            "client_id": oauth_client.client_id,
+        },
+    )
+    value = plain.json()["access_token"]
+    monkeypatch.setattr(platform.dpop, "check", forbidden)
+    headers = {**bearer(value), "DPoP": "eyJ.stray.proof"}
+    assert (await http.get("/api/v1/me", headers=headers)).status_code == 200
+
+
+async def test_a_revoked_bound_token_is_refused_with_a_dpop_challenge(
+    http: httpx.AsyncClient, oauth_client: OAuthClient, platform: Platform, key: DPoPKey, token: str
+) -> None:
+    revoked = await http.post(
+        "/oauth/revoke", data={"token": token, "client_id": oauth_client.client_id}
+    )
+    assert revoked.status_code == 200, revoked.text
+    await platform.revocations.refresh()
+    response = await http.get("/api/v1/me", headers=dpop_headers(key, token))
+    assert_dpop_challenge(response, "invalid_token")

@@ -75,7 +75,9 @@ async def current_token(request: Request) -> AccessToken:
     credentials = credentials.strip()
     scheme = scheme.lower()
     if scheme not in _SCHEMES or not credentials or " " in credentials:
-        raise InvalidTokenError("The Authorization header must be 'Bearer <token>'.")
+        raise InvalidTokenError(
+            "The Authorization header must be 'Bearer <token>' or 'DPoP <token>'."
+        )
     platform = platform_of(request)
     if credentials.startswith(apikeys.PREFIX):
         if scheme == "dpop":
