@@ -139,6 +139,39 @@ class Settings(BaseSettings):
         default="RS256",
         description="JWS algorithm of new signing keys (existing keys keep theirs).",
     )
+    # DPoP (RFC 9449, oauth/dpop*.py): how long a proof is good for, and nonces.
+    dpop_proof_max_age: int = Field(
+        default=60,
+        ge=5,
+        le=600,
+        description=(
+            "Seconds after its `iat` a DPoP proof is still accepted; each proof's `jti` is "
+            "remembered this long (plus the skew) so that it cannot be used twice."
+        ),
+    )
+    dpop_clock_skew: int = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="Seconds a DPoP proof's `iat` may be ahead of the server's clock.",
+    )
+    dpop_nonce_required: bool = Field(
+        default=False,
+        description=(
+            "Require a server nonce in every DPoP proof, at the token endpoint and the API "
+            "(RFC 9449 §8, §9): a proof without a current one is answered `use_dpop_nonce` "
+            "with a `DPoP-Nonce` header. Off: proofs are limited by `iat` and `jti` alone."
+        ),
+    )
+    dpop_nonce_lifetime: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description=(
+            "Seconds in which the server issues one DPoP nonce; a nonce is accepted until "
+            "the end of the next such period. Every process accepts every other's."
+        ),
+    )
 
     # argon2id cost: the minimum configuration of the OWASP Password Storage
     # Cheat Sheet ("19 MiB of memory, an iteration count of 2, and 1 degree of

@@ -37,6 +37,7 @@ from cloudcx.oauth import housekeeping
 from cloudcx.oauth import keys as signing_keys
 from cloudcx.oauth.clients import ClientDirectory
 from cloudcx.oauth.consents import RecentUses
+from cloudcx.oauth.dpop_binding import DPoPVerifier
 from cloudcx.oauth.keys import KeyRing
 from cloudcx.oauth.models import OAuthClient, Revocation, SigningKey
 from cloudcx.oauth.revocation import RevocationSet
@@ -73,6 +74,8 @@ class Platform:
     audit: AuditWriter
     writes: WriteGate
     jobs: jobs.JobRunner
+    # DPoP proofs (RFC 9449): their policy, nonces and replay cache.
+    dpop: DPoPVerifier
     # Changes to and from other processes, when Redis is configured.
     feed: RedisFeed | None = None
     verified_tokens: VerifiedCache = field(default_factory=VerifiedCache)
@@ -121,6 +124,7 @@ class Platform:
             audit=AuditWriter(maker, gate),
             writes=gate,
             jobs=jobs.JobRunner(settings.db_url),
+            dpop=DPoPVerifier.from_settings(settings),
         )
         platform._watch_changes(session_class)
         if settings.redis_url:
@@ -360,6 +364,7 @@ class Platform:
             side.cancel()
         if self.feed is not None:
             await self.feed.stop()
+        await self.dpop.close()
         self._started = False
         await self.audit.flush()
         if dispose_engine:

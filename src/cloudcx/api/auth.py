@@ -19,12 +19,19 @@ from fastapi.security import (
 from cloudcx.api import ratelimit
 from cloudcx.apikeys import service as apikeys
 from cloudcx.deps import platform_of, tenant_of
-from cloudcx.oauth import tokens
-from cloudcx.oauth.errors import InsufficientScopeError, InvalidTokenError, MissingTokenError
+from cloudcx.oauth import dpop, dpop_binding, tokens
+from cloudcx.oauth.errors import (
+    BearerError,
+    DPoPInvalidTokenError,
+    InsufficientScopeError,
+    InvalidTokenError,
+    MissingTokenError,
+)
 from cloudcx.oauth.scopes import SCOPES
 from cloudcx.oauth.tokens import AccessToken
 
 REALM = "CloudCX API"
+_SCHEMES = frozenset({"bearer", "dpop"})
 
 # Declares the guide's password flow in OpenAPI, so /docs' Authorize button works.
 oauth2_password = OAuth2PasswordBearer(
@@ -58,17 +65,27 @@ SECURITY_SCHEMES = (oauth2_password, oauth2_code, api_key)
 
 
 async def current_token(request: Request) -> AccessToken:
+    """The request's access token: ``Bearer`` (RFC 6750) or ``DPoP`` with a proof
+    (RFC 9449 §7.1). A bearer token costs one look at its ``cnf`` more: a token
+    bound to a key is refused as a bearer token (§7.2)."""
     header = request.headers.get("authorization")
     if not header:
         raise MissingTokenError("Authentication is required.")
     scheme, _sep, credentials = header.partition(" ")
     credentials = credentials.strip()
-    if scheme.lower() != "bearer" or not credentials or " " in credentials:
-        raise InvalidTokenError("The Authorization header must be 'Bearer <token>'.")
+    scheme = scheme.lower()
+    if scheme not in _SCHEMES or not credentials or " " in credentials:
+        raise InvalidTokenError(
+            "The Authorization header must be 'Bearer <token>' or 'DPoP <token>'."
+        )
     platform = platform_of(request)
     if credentials.startswith(apikeys.PREFIX):
+        if scheme == "dpop":
+            raise DPoPInvalidTokenError("An API key is not DPoP-bound: send it as Bearer.")
         # API keys are opaque: the one database lookup of the bearer check.
         token = await apikeys.authenticate(platform.sessionmaker, tenant_of(request), credentials)
+    elif scheme == "dpop":
+        token = await _dpop_token(request, credentials)
     else:
         token = tokens.verify(
             platform.keys,
@@ -78,7 +95,27 @@ async def current_token(request: Request) -> AccessToken:
             platform.verified_tokens,
             platform.settings.token_leeway,
         )
+        if token.jkt is not None:
+            dpop_binding.refuse_bearer_use(token)
     request.state.access_token = token
+    return token
+
+
+async def _dpop_token(request: Request, credentials: str) -> AccessToken:
+    """``Authorization: DPoP``: every refusal is a DPoP challenge (RFC 9449 §7.1)."""
+    platform = platform_of(request)
+    try:
+        token = tokens.verify(
+            platform.keys,
+            credentials,
+            tenant_of(request),
+            platform.revocations.is_revoked,
+            platform.verified_tokens,
+            platform.settings.token_leeway,
+        )
+    except InvalidTokenError as exc:
+        raise DPoPInvalidTokenError(exc.description) from None
+    await dpop_binding.check_resource_request(platform.dpop, request, token, credentials)
     return token
 
 
@@ -108,8 +145,11 @@ def api_access(*needed: str) -> Callable[[Request], Coroutine[Any, Any, AccessTo
     return dependency
 
 
-def challenge(error: str | None, description: str, scope: str | None) -> str:
-    """The ``WWW-Authenticate`` value of RFC 6750 §3."""
+def challenge(
+    error: str | None, description: str, scope: str | None, scheme: str = "Bearer"
+) -> str:
+    """The ``WWW-Authenticate`` value of RFC 6750 §3, or of RFC 9449 §7.1 for
+    ``scheme`` DPoP (which also names the proof algorithms accepted, ``algs``)."""
     parts = [f'realm="{REALM}"']
     if error:
         parts.append(f'error="{error}"')
@@ -117,4 +157,10 @@ def challenge(error: str | None, description: str, scope: str | None) -> str:
             parts.append(f'error_description="{description}"')
     if scope:
         parts.append(f'scope="{scope}"')
-    return "Bearer " + ", ".join(parts)
+    if scheme == "DPoP":
+        parts.append(f'algs="{" ".join(dpop.ALGORITHMS)}"')
+    return f"{scheme} " + ", ".join(parts)
+
+
+def www_authenticate(exc: BearerError) -> str:
+    return challenge(exc.error, exc.description, exc.scope, exc.scheme)

@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from cloudcx.api.auth import challenge
+from cloudcx.api.auth import www_authenticate
 from cloudcx.api.problems import Problem, problem_response
 from cloudcx.oauth.errors import BearerError
 
@@ -24,7 +24,7 @@ async def bearer_error_handler(request: Request, exc: Exception) -> Response:
     return problem_response(
         exc.status_code,
         exc.description,
-        headers={"WWW-Authenticate": challenge(exc.error, exc.description, exc.scope)},
+        headers={"WWW-Authenticate": www_authenticate(exc), **exc.headers},
         instance=request.url.path,
         **({"error": exc.error} if exc.error else {}),
         **({"required_scope": exc.scope} if exc.scope else {}),

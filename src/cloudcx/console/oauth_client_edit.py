@@ -42,6 +42,7 @@ TEXT_FIELDS = (
     "is_enabled",
     "skip_consent",
     "require_par",
+    "require_dpop",
 )
 LABELS = {
     "client_name": "Client name",
@@ -54,6 +55,7 @@ LABELS = {
     "is_enabled": "Enabled",
     "skip_consent": "Skip the consent page",
     "require_par": "Require pushed authorization requests",
+    "require_dpop": "Require DPoP",
 }
 YES_NO = {"on": "Yes", "": "No"}
 NOTICES = {
@@ -76,6 +78,7 @@ class ClientVersion(BaseModel):
     is_enabled: bool
     skip_consent: bool
     require_par: bool
+    require_dpop: bool
     is_confidential: bool
 
 
@@ -92,6 +95,7 @@ def _flat(client: OAuthClient) -> dict[str, str]:
         "is_enabled": "on" if client.is_enabled else "",
         "skip_consent": "on" if client.skip_consent else "",
         "require_par": "on" if client.require_par else "",
+        "require_dpop": "on" if client.require_dpop else "",
     }
 
 
@@ -115,7 +119,7 @@ def _submitted(form: FormData) -> dict[str, str]:
         fields[name] = " ".join(g for g in catalogue if g in chosen)
     for name in ("access_token_ttl", "refresh_token_ttl"):
         fields[name] = fields[name].strip()
-    for name in ("is_enabled", "skip_consent", "require_par"):
+    for name in ("is_enabled", "skip_consent", "require_par", "require_dpop"):
         fields[name] = "on" if fields[name] == "on" else ""
     return fields
 
@@ -129,6 +133,7 @@ def form_values(flat: dict[str, str]) -> dict[str, Any]:
         "is_enabled": flat.get("is_enabled") == "on",
         "skip_consent": flat.get("skip_consent") == "on",
         "require_par": flat.get("require_par") == "on",
+        "require_dpop": flat.get("require_dpop") == "on",
     }
 
 
@@ -192,7 +197,12 @@ async def update(request: Request, cx: ConsoleDep, session: SessionDep, id_: str
             snapshot(client),
             yours,
             LABELS,
-            {"is_enabled": YES_NO, "skip_consent": YES_NO, "require_par": YES_NO},
+            {
+                "is_enabled": YES_NO,
+                "skip_consent": YES_NO,
+                "require_par": YES_NO,
+                "require_dpop": YES_NO,
+            },
         )
     except ClientFormError as exc:
         return await render(cx, session, client, form_values(yours), 422, errors=exc.errors)

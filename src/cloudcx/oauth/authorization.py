@@ -9,6 +9,7 @@ back to the now-trusted redirect URI.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,8 +40,11 @@ PARAMS = (
     "code_challenge_method",
     # RFC 9126 §4: a pushed request's form carries only client_id and request_uri.
     "request_uri",
+    "dpop_jkt",
 )
 MAX_PARAM = 2000
+# RFC 7638 thumbprint: base64url of a SHA-256 digest, 43 characters.
+_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class UntrustedRedirect(Exception):
@@ -55,6 +59,8 @@ class AuthorizationRequest:
     state: str | None
     scopes: list[str]
     code_challenge: str | None
+    # RFC 9449 §10: the DPoP key the code's token request must prove.
+    dpop_jkt: str | None = None
 
     def hidden_fields(self, raw: dict[str, str]) -> dict[str, str]:
         return {k: raw[k] for k in PARAMS if raw.get(k)}
@@ -118,6 +124,9 @@ def validate(
         params.get("code_challenge_method"),
         required=not client.is_confidential,
     )
+    dpop_jkt = params.get("dpop_jkt")
+    if dpop_jkt is not None and not _JKT.fullmatch(dpop_jkt):
+        raise InvalidRequestError("The 'dpop_jkt' parameter is not a JWK SHA-256 thumbprint.")
     return AuthorizationRequest(
         client=client,
         redirect_uri=redirect_uri,
@@ -125,6 +134,7 @@ def validate(
         state=params.get("state"),
         scopes=scope_catalog.requested(client.scopes, params.get("scope")),
         code_challenge=challenge,
+        dpop_jkt=dpop_jkt,
     )
 
 
@@ -143,6 +153,7 @@ async def create_code(
             redirect_uri_sent=req.redirect_uri_sent,
             scope=scope,
             code_challenge=req.code_challenge,
+            dpop_jkt=req.dpop_jkt,
             expires_at=utcnow() + timedelta(seconds=ttl),
         )
     )

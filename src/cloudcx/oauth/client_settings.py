@@ -49,6 +49,7 @@ class ClientSettings:
     is_enabled: bool
     skip_consent: bool
     require_par: bool
+    require_dpop: bool = False
 
 
 def redirect_uri_problem(uri: str) -> str | None:
@@ -135,6 +136,7 @@ def clean_settings(
         is_enabled=get("is_enabled") == "on",
         skip_consent=get("skip_consent") == "on",
         require_par=get("require_par") == "on",
+        require_dpop=get("require_dpop") == "on",
     )
 
 

@@ -63,6 +63,7 @@ class ClientInfo:
     refresh_token_ttl: int | None
     skip_consent: bool
     is_enabled: bool
+    require_dpop: bool = False
 
     @classmethod
     def of(cls, client: OAuthClient) -> ClientInfo:
@@ -80,6 +81,7 @@ class ClientInfo:
             refresh_token_ttl=client.refresh_token_ttl,
             skip_consent=client.skip_consent,
             is_enabled=client.is_enabled,
+            require_dpop=client.require_dpop,
         )
 
     @property

@@ -151,18 +151,49 @@ class SlowDownError(InvalidRequestError):
         super().__init__(description, headers={"Retry-After": str(max(1, retry_after))})
 
 
-# --- Resource-server errors (RFC 6750 §3.1) -------------------------------------
+class InvalidDPoPProofError(OAuthError):
+    """https://datatracker.ietf.org/doc/html/rfc9449#section-5"""
+
+    error = "invalid_dpop_proof"
+    default_description = "The DPoP proof is invalid."
+
+
+class UseDPoPNonceError(OAuthError):
+    """RFC 9449 §8: the proof must carry the nonce sent in ``DPoP-Nonce``.
+
+    https://datatracker.ietf.org/doc/html/rfc9449#section-8
+    """
+
+    error = "use_dpop_nonce"
+    default_description = "The authorization server requires a nonce in the DPoP proof."
+
+    def __init__(self, nonce: str, description: str | None = None) -> None:
+        super().__init__(description, headers={"DPoP-Nonce": nonce})
+
+
+# --- Resource-server errors (RFC 6750 §3.1, RFC 9449 §7.1) -----------------------
 
 
 class BearerError(Exception):
-    """An API request's bearer credential was refused."""
+    """An API request's bearer credential was refused.
+
+    ``scheme`` is the challenge's authentication scheme: ``DPoP`` for a
+    request that used it or a token bound to a key (RFC 9449 §7.1).
+    """
 
     error: str | None = None
     status_code = 401
+    scheme = "Bearer"
 
-    def __init__(self, description: str = "", scope: str | None = None) -> None:
+    def __init__(
+        self,
+        description: str = "",
+        scope: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.description = description
         self.scope = scope
+        self.headers = headers or {}
         super().__init__(description)
 
 
@@ -177,3 +208,27 @@ class InvalidTokenError(BearerError):
 class InsufficientScopeError(BearerError):
     error = "insufficient_scope"
     status_code = 403
+
+
+class DPoPInvalidTokenError(InvalidTokenError):
+    """A DPoP-bound token sent as Bearer, an unbound one sent as DPoP, or a proof
+    made with another key than the token's (RFC 9449 §7.1, §7.2)."""
+
+    scheme = "DPoP"
+
+
+class DPoPProofError(BearerError):
+    """https://datatracker.ietf.org/doc/html/rfc9449#section-7.1"""
+
+    error = "invalid_dpop_proof"
+    scheme = "DPoP"
+
+
+class DPoPNonceError(BearerError):
+    """RFC 9449 §9: the resource server's nonce, in ``DPoP-Nonce``, is required."""
+
+    error = "use_dpop_nonce"
+    scheme = "DPoP"
+
+    def __init__(self, nonce: str, description: str) -> None:
+        super().__init__(description, headers={"DPoP-Nonce": nonce})

@@ -73,9 +73,13 @@ async def introspect_endpoint(request: Request) -> Response:
 
 
 def _access_claims(token: AccessToken) -> dict[str, Any]:
-    """§2.2: the token's own claims plus ``active`` and ``token_type``."""
+    """§2.2: the token's own claims plus ``active`` and ``token_type``.
+
+    A DPoP-bound token keeps its ``cnf`` claim and is of type ``DPoP``: RFC 9449
+    §6.2 "the introspection response ... includes a cnf member with a jkt".
+    """
     claims = {k: v for k, v in token.claims.items() if k != "tid"}
-    return {"active": True, "token_type": "Bearer", **claims}
+    return {"active": True, "token_type": "DPoP" if token.jkt else "Bearer", **claims}
 
 
 def _refresh_claims(row: RefreshToken, client: ClientInfo, issuer: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import IssuerDep, PlatformDep
-from cloudcx.oauth import pkce
+from cloudcx.oauth import dpop, pkce
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.grants import GRANTS
 
@@ -48,6 +48,8 @@ def document(issuer: str, signing_alg: str) -> dict[str, Any]:
         "authorization_response_iss_parameter_supported": True,
         # RFC 9068 access tokens are signed with this algorithm.
         "access_token_signing_alg_values_supported": [signing_alg],
+        # RFC 9449 §5.1: the algorithms accepted for DPoP proofs.
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
         "service_documentation": f"{issuer}/docs",
     }
 

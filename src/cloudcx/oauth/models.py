@@ -37,6 +37,9 @@ class OAuthClient(IdMixin, TimestampMixin, Base):
     skip_consent: Mapped[bool] = mapped_column(default=False)
     # RFC 9126 §4: the authorization endpoint takes only pushed requests from it.
     require_par: Mapped[bool] = mapped_column(default=False)
+    # RFC 9449 §5.2 ``dpop_bound_access_tokens``: token requests without a DPoP
+    # proof are refused, so every token of the client is bound to a key.
+    require_dpop: Mapped[bool] = mapped_column(default=False)
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
@@ -140,6 +143,8 @@ class AuthorizationCode(Base):
     redirect_uri_sent: Mapped[bool] = mapped_column(default=True)
     scope: Mapped[str] = mapped_column(Text)
     code_challenge: Mapped[str | None] = mapped_column(String(128), default=None)
+    # RFC 9449 §10 ``dpop_jkt``: the token request must carry a proof of this key.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -172,6 +177,9 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # RFC 9449 §5: a public client's refresh token is bound to the DPoP key of the
+    # request that got it (its RFC 7638 thumbprint); None when unbound.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43), default=None)
 
 
 class PushedAuthorizationRequest(Base):

@@ -50,7 +50,7 @@ _CLAIM = (
         _TABLE.c.expires_at > bindparam("now"),
     )
     .values(rotated_at=bindparam("now"))
-    .returning(_TABLE.c.family_id, _TABLE.c.user_id, _TABLE.c.scope)
+    .returning(_TABLE.c.family_id, _TABLE.c.user_id, _TABLE.c.scope, _TABLE.c.dpop_jkt)
 )
 _INSERT = insert(_TABLE)
 
@@ -71,8 +71,11 @@ async def issue(
     scope: str,
     family_id: uuid.UUID,
     ttl: int,
+    dpop_jkt: str | None = None,
 ) -> str:
-    """A new refresh token of ``family_id``; only its digest is stored."""
+    """A new refresh token of ``family_id``; only its digest is stored.
+
+    ``dpop_jkt``: the DPoP key it is bound to (RFC 9449 §5), for public clients."""
     value = secrets.token(32, prefix=PREFIX)
     now = utcnow()
     await session.execute(
@@ -87,6 +90,7 @@ async def issue(
             "scope": scope,
             "created_at": now,
             "expires_at": now + timedelta(seconds=ttl),
+            "dpop_jkt": dpop_jkt,
         },
     )
     return value
@@ -110,6 +114,7 @@ class Claimed:
     family_id: uuid.UUID
     user_id: uuid.UUID
     scope: str
+    dpop_jkt: str | None = None
 
 
 async def claim(
@@ -126,7 +131,9 @@ async def claim(
         "now": utcnow(),
     }
     row = (await session.execute(_CLAIM, params)).first()
-    return Claimed(row.family_id, row.user_id, row.scope) if row is not None else None
+    if row is None:
+        return None
+    return Claimed(row.family_id, row.user_id, row.scope, row.dpop_jkt)
 
 
 async def revoke_family(

@@ -12,7 +12,7 @@ from cloudcx.core.responses import OrjsonResponse
 from cloudcx.core.routing import DirectRoute
 from cloudcx.db import session_scope
 from cloudcx.deps import issuer_of, platform_of, tenant_of
-from cloudcx.oauth import clients
+from cloudcx.oauth import clients, dpop_binding
 from cloudcx.oauth.errors import NO_STORE, OAuthError
 from cloudcx.oauth.forms import client_credentials, read_form
 from cloudcx.oauth.grants import grant_for
@@ -32,7 +32,8 @@ router = APIRouter(tags=["OAuth 2.0"], route_class=DirectRoute)
         "Authorization code: `grant_type=authorization_code`, `code`, `redirect_uri`, "
         "`code_verifier`. Refresh: `grant_type=refresh_token`, `refresh_token`, optional "
         "narrower `scope`. Client credentials (confidential clients): "
-        "`grant_type=client_credentials`, optional `scope`."
+        "`grant_type=client_credentials`, optional `scope`. With a `DPoP` proof header "
+        "(RFC 9449) the access token is bound to the proof's key (`token_type` `DPoP`)."
     ),
     response_model=None,
 )
@@ -44,6 +45,8 @@ async def token_endpoint(request: Request) -> Response:
         platform.clients, tenant.id, client_credentials(request, form)
     )
     request.state.oauth_client = client
+    # Before the grant: a refused proof must not have used up a code (RFC 9449 §5).
+    jkt = await dpop_binding.token_request_key(platform.dpop, request, tenant.id, client)
     # A session takes a pooled connection only at its first statement, which
     # the client-credentials grant never makes.
     async with session_scope(platform.sessionmaker) as session:
@@ -57,6 +60,7 @@ async def token_endpoint(request: Request) -> Response:
                 form=form,
                 client_ip=request.state.client_ip,
                 user_agent=request.headers.get("user-agent", "")[:300],
+                dpop_jkt=jkt,
             )
         )
         await grant.validate()
@@ -74,7 +78,8 @@ async def token_endpoint(request: Request) -> Response:
                     raise
     body = grant.issue()
     audit_events.token_issued(platform, request, grant)
-    return OrjsonResponse(body, headers=NO_STORE)
+    headers = {**NO_STORE, **platform.dpop.response_headers(tenant.id)} if jkt else NO_STORE
+    return OrjsonResponse(body, headers=headers)
 
 
 @router.get(

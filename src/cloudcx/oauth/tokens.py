@@ -56,6 +56,9 @@ class AccessToken:
     # Hosts named by ``aud`` as this platform's API, parsed once per token
     # (a cached token is checked against the request's tenant on every use).
     audience_hosts: frozenset[str] = frozenset()
+    # RFC 9449 §6.1 ``cnf.jkt``: the thumbprint of the DPoP key the token is bound
+    # to; None for a bearer token, which is all the bearer check looks at.
+    jkt: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -65,6 +68,7 @@ class IssuedToken:
     jti: str
     expires_in: int
     scope: str
+    jkt: str | None = None
 
 
 def issue(
@@ -78,6 +82,7 @@ def issue(
     ttl: int,
     user_id: uuid.UUID | None = None,
     grant_id: str | None = None,
+    jkt: str | None = None,
 ) -> IssuedToken:
     if keys.signing is None:
         raise RuntimeError("no signing key loaded")
@@ -98,13 +103,15 @@ def issue(
         claims["uid"] = str(user_id)
     if grant_id is not None:
         claims["gid"] = grant_id
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
     value = jwt.encode(
         claims,
         keys.signing.key,
         algorithm=keys.signing.alg,
         headers={"kid": keys.signing.kid, "typ": TOKEN_TYPE},
     )
-    return IssuedToken(value=value, jti=jti, expires_in=ttl, scope=scope)
+    return IssuedToken(value=value, jti=jti, expires_in=ttl, scope=scope, jkt=jkt)
 
 
 class VerifiedCache:
@@ -186,6 +193,17 @@ def _audience_hosts(aud: Any) -> frozenset[str]:
     return frozenset(hosts)
 
 
+def _bound_key(claims: dict[str, Any]) -> str | None:
+    """The ``cnf.jkt`` of a bound token; a ``cnf`` naming anything else is refused,
+    never taken for a bearer token (RFC 7800 §3.1, RFC 9449 §6.1)."""
+    cnf = claims.get("cnf")
+    if cnf is None:
+        return None
+    if not isinstance(cnf, dict) or not isinstance(cnf.get("jkt"), str):
+        raise ValueError("unsupported cnf")
+    return str(cnf["jkt"])
+
+
 def _to_access_token(claims: dict[str, Any]) -> AccessToken:
     try:
         uid = claims.get("uid")
@@ -200,6 +218,7 @@ def _to_access_token(claims: dict[str, Any]) -> AccessToken:
             user_id=uuid.UUID(str(uid)) if uid else None,
             grant_id=str(claims["gid"]) if claims.get("gid") else None,
             audience_hosts=_audience_hosts(claims.get("aud")),
+            jkt=_bound_key(claims),
             claims=claims,
         )
     except (KeyError, ValueError, TypeError) as exc:

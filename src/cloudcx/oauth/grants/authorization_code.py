@@ -6,6 +6,7 @@ https://datatracker.ietf.org/doc/html/rfc7636#section-4.5
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from typing import Any, ClassVar
 
@@ -55,6 +56,7 @@ class AuthorizationCodeGrant:
             raise InvalidGrantError(INVALID_CODE)
         self._check_redirect_uri(code)
         pkce.verify(code.code_challenge, ctx.form.get("code_verifier"))
+        self._check_dpop_key(code)
         user = await accounts.get_user(ctx.session, ctx.tenant.id, code.user_id)
         if user is None or not user.is_active:
             raise InvalidGrantError(INVALID_CODE)
@@ -70,6 +72,15 @@ class AuthorizationCodeGrant:
             raise InvalidRequestError("The 'redirect_uri' parameter is required.")
         if sent is not None and sent != code.redirect_uri:
             raise InvalidGrantError("redirect_uri does not match the authorization request.")
+
+    def _check_dpop_key(self, code: AuthorizationCode) -> None:
+        """RFC 9449 §10: with ``dpop_jkt`` in the authorization request, the token
+        request's proof must be made with that key, or "it MUST reject the request"."""
+        sent = self.ctx.dpop_jkt
+        if code.dpop_jkt is not None and (
+            sent is None or not hmac.compare_digest(sent, code.dpop_jkt)
+        ):
+            raise InvalidGrantError("The DPoP proof's key is not the one named by dpop_jkt.")
 
     async def _claim(self, code: AuthorizationCode) -> bool:
         """Mark the code used; only one of two concurrent exchanges can win."""

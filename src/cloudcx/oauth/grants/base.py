@@ -37,6 +37,8 @@ class TokenContext:
     form: OAuthForm
     client_ip: str
     user_agent: str
+    # RFC 9449 §5: the thumbprint of the request's DPoP proof key, None without one.
+    dpop_jkt: str | None = None
 
 
 class Grant(Protocol):
@@ -80,7 +82,8 @@ def bearer_response(token: tokens.IssuedToken, **extra: Any) -> dict[str, Any]:
     """RFC 6749 §5.1 successful response."""
     body: dict[str, Any] = {
         "access_token": token.value,
-        "token_type": "Bearer",
+        # RFC 9449 §5: a token bound to a DPoP key is of type DPoP.
+        "token_type": "DPoP" if token.jkt else "Bearer",
         "expires_in": token.expires_in,
         "scope": token.scope,
     }
@@ -101,4 +104,5 @@ def issue_for_user(
         ttl=access_token_ttl(ctx),
         user_id=user.id,
         grant_id=grant_id,
+        jkt=ctx.dpop_jkt,
     )

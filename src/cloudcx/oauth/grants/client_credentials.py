@@ -59,5 +59,6 @@ class ClientCredentialsGrant:
             client_id=ctx.client.client_id,
             scope=self.scope,
             ttl=access_token_ttl(ctx),
+            jkt=ctx.dpop_jkt,
         )
         return bearer_response(token)

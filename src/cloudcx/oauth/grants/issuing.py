@@ -38,7 +38,12 @@ async def store_refresh_token(
         return Stored(None, family_id)
     family_id = family_id or uuid.uuid4()
     ttl = refresh_tokens.lifetime(ctx.client, ctx.platform.settings.refresh_token_ttl)
-    value = await refresh_tokens.issue(ctx.session, ctx.client, user.id, scope, family_id, ttl)
+    # RFC 9449 §5: a confidential client's refresh token is already bound to it by
+    # its authentication; a public client's is bound to its DPoP key.
+    jkt = None if ctx.client.is_confidential else ctx.dpop_jkt
+    value = await refresh_tokens.issue(
+        ctx.session, ctx.client, user.id, scope, family_id, ttl, dpop_jkt=jkt
+    )
     return Stored(value, family_id)
 
 

@@ -6,6 +6,7 @@ https://datatracker.ietf.org/doc/html/rfc9700#section-4.14.2
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, ClassVar, NoReturn
 
 from cloudcx.accounts.directory import UserInfo
@@ -51,6 +52,7 @@ class RefreshTokenGrant:
         claimed = await refresh_tokens.claim(ctx.session, ctx.tenant.id, ctx.client, value)
         if claimed is None:
             await self._refuse(value)
+        self._require_bound_key(claimed.dpop_jkt)
         self.scope = self._narrowed(claimed.scope)
         user = await ctx.platform.users.get(ctx.tenant.id, claimed.user_id, ctx.session)
         if user is None or not user.is_active:
@@ -73,6 +75,15 @@ class RefreshTokenGrant:
         if row.rotated_at is not None:
             await self._reused(row)
         raise InvalidGrantError(INVALID_REFRESH)  # expired
+
+    def _require_bound_key(self, bound: str | None) -> None:
+        """RFC 9449 §5: a bound refresh token needs "a DPoP proof for the same key
+        that was used to obtain the refresh token each time" it is used."""
+        sent = self.ctx.dpop_jkt
+        if bound is not None and (sent is None or not hmac.compare_digest(sent, bound)):
+            raise InvalidGrantError(
+                "This refresh token is bound to a DPoP key: send a proof made with that key."
+            )
 
     def _narrowed(self, granted: str) -> str:
         """§6: the scope "MUST NOT include any scope not originally granted"."""
