@@ -22,15 +22,25 @@ from cloudcx.oauth.models import OAuthClient, PushedAuthorizationRequest
 from cloudcx.platform import Platform
 from cloudcx.tenancy.service import TenantInfo
 from tests.helpers import csrf_from, login
-from tests.oauth.flows import REDIRECT_URI, authorize_params, configure, exchange, query_of
+from tests.oauth.dpop_keys import DPoPKey
+from tests.oauth.flows import (
+    REDIRECT_URI,
+    VERIFIER,
+    authorize_params,
+    configure,
+    exchange,
+    query_of,
+)
 from tests.oauth.par import (
     URN,
     answer,
     assert_unusable,
+    basic,
     consent_page,
     exchange_confidential,
     hidden_fields,
     public_client,
+    push,
     pushed_uri,
 )
 
@@ -449,3 +459,64 @@ async def test_console_switch_requires_par_and_is_audited(
     assert (await http.post(edit_url(client), data=form)).status_code == 303
     await db.refresh(client)
     assert client.require_par is False
+
+
+# --- DPoP at the PAR endpoint (RFC 9449 §10.1) --------------------------------------------
+
+PAR_URL = "http://localhost/oauth/par"
+
+
+async def pushed_with_proof(
+    http: httpx.AsyncClient, client: OAuthClient, proof: str, **overrides: str | None
+) -> httpx.Response:
+    headers = {**basic(client.client_id), "DPoP": proof}
+    return await push(http, client, headers=headers, **overrides)
+
+
+async def code_through_par(
+    http: httpx.AsyncClient, client: OAuthClient, key: DPoPKey, **overrides: str | None
+) -> str:
+    pushed = await pushed_with_proof(http, client, key.proof("POST", PAR_URL), **overrides)
+    assert pushed.status_code == 201, pushed.text
+    allowed = await answer(http, await consent_page(http, client, pushed.json()["request_uri"]))
+    return query_of(allowed)["code"]
+
+
+async def test_a_proof_sent_with_the_push_binds_the_code_to_its_key(
+    http: httpx.AsyncClient, client: OAuthClient, signed_in: User
+) -> None:
+    key = DPoPKey()
+    code = await code_through_par(http, client, key)
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    data["code_verifier"] = VERIFIER
+    headers = basic(client.client_id)
+    # Another key (or none) cannot redeem it; the code stays for its key's holder.
+    for proof in (None, DPoPKey().proof()):
+        refused = await http.post(
+            "/oauth/token", data=data, headers={**headers, **({"DPoP": proof} if proof else {})}
+        )
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    tokens = await http.post("/oauth/token", data=data, headers={**headers, "DPoP": key.proof()})
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["token_type"] == "DPoP"
+
+
+async def test_a_push_whose_dpop_jkt_is_not_the_proofs_key_is_refused(
+    http: httpx.AsyncClient, client: OAuthClient, signed_in: User
+) -> None:
+    key = DPoPKey()
+    proof = key.proof("POST", PAR_URL)
+    refused = await pushed_with_proof(http, client, proof, dpop_jkt=DPoPKey().jkt)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"] == "invalid_dpop_proof"
+    agreeing = await pushed_with_proof(http, client, key.proof("POST", PAR_URL), dpop_jkt=key.jkt)
+    assert agreeing.status_code == 201, agreeing.text
+
+
+async def test_an_invalid_proof_at_the_par_endpoint_is_refused(
+    http: httpx.AsyncClient, client: OAuthClient, signed_in: User
+) -> None:
+    made_for_the_token_endpoint = DPoPKey().proof()
+    refused = await pushed_with_proof(http, client, made_for_the_token_endpoint)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"] == "invalid_dpop_proof"

@@ -151,6 +151,25 @@ async def token_request_key(
     return proof.jkt
 
 
+async def pushed_request_key(
+    verifier: DPoPVerifier, request: Request, tenant_id: uuid.UUID, sent: str | None
+) -> str | None:
+    """§10.1: a DPoP proof sent with a pushed authorization request binds its code
+    to the proof's key, as ``dpop_jkt`` does; when both are sent they must agree.
+    Returns the thumbprint the code is bound to, or None."""
+    try:
+        proof = await verifier.check(request, tenant_id)
+    except ProofError as exc:
+        raise InvalidDPoPProofError(str(exc)) from None
+    except NonceRequired as exc:
+        raise UseDPoPNonceError(exc.nonce) from None
+    if proof is None:
+        return sent
+    if sent is not None and not hmac.compare_digest(sent.encode(), proof.jkt.encode()):
+        raise InvalidDPoPProofError("dpop_jkt is not the thumbprint of the DPoP proof's key.")
+    return proof.jkt
+
+
 async def check_resource_request(
     verifier: DPoPVerifier, request: Request, token: AccessToken, value: str
 ) -> None:

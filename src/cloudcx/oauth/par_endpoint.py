@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from cloudcx.api.ratelimit import RateLimiter, Verdict
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import PlatformDep, SessionDep, TenantDep
-from cloudcx.oauth import clients, par
+from cloudcx.oauth import clients, dpop_binding, par
 from cloudcx.oauth.authorization import UntrustedRedirect, read_params, trusted_client, validate
 from cloudcx.oauth.clients import ClientInfo
 from cloudcx.oauth.errors import NO_STORE, InvalidRequestError, SlowDownError
@@ -41,7 +41,8 @@ CLIENT_AUTH_PARAMS = frozenset({"client_secret", "client_assertion", "client_ass
         "`redirect_uri`, `scope`, `state`, `code_challenge`, `code_challenge_method`) as "
         "`application/x-www-form-urlencoded`, with the client's credentials as at the token "
         "endpoint. The answer's `request_uri` is then sent to `/oauth/authorize` with "
-        "`client_id` alone; it can be used once, within `expires_in` seconds."
+        "`client_id` alone; it can be used once, within `expires_in` seconds. A `DPoP` "
+        "proof sent here binds the authorization code to its key (RFC 9449 §10.1)."
     ),
     status_code=201,
     response_model=None,
@@ -54,6 +55,11 @@ async def par_endpoint(
     verdict = await _count(request, tenant, creds.client_id)
     info = await clients.authenticate(platform.clients, tenant.id, creds)
     params, malformed = _authorization_params(form, info)
+    jkt = await dpop_binding.pushed_request_key(
+        platform.dpop, request, tenant.id, params.get("dpop_jkt")
+    )
+    if jkt is not None:
+        params["dpop_jkt"] = jkt
     try:
         client, redirect_uri = await trusted_client(session, tenant.id, params, malformed)
     except UntrustedRedirect as exc:
