@@ -47,7 +47,14 @@ from cloudcx.console.web import CsrfFailed, Forbidden, LoginRequired, PasswordCh
 from cloudcx.contacts import api as contacts_api
 from cloudcx.core.headers import SecurityHeadersMiddleware
 from cloudcx.core.responses import OrjsonResponse
-from cloudcx.oauth import authorize_endpoint, introspection, metadata, revocation_endpoint
+from cloudcx.oauth import (
+    authorize_endpoint,
+    end_session,
+    introspection,
+    metadata,
+    revocation_endpoint,
+    userinfo,
+)
 from cloudcx.oauth import routes as oauth_routes
 from cloudcx.oauth.errors import BearerError, OAuthError
 from cloudcx.ops import wiring as ops
@@ -78,6 +85,8 @@ ROUTERS = (
     revocation_endpoint.router,
     authorize_endpoint.router,
     metadata.router,
+    userinfo.router,
+    end_session.router,
     docs.router,
     console_auth.router,
     console_home.router,

@@ -37,6 +37,7 @@ TEXT_FIELDS = (
     "client_name",
     "description",
     "redirect_uris",
+    "post_logout_redirect_uris",
     "access_token_ttl",
     "refresh_token_ttl",
     "is_enabled",
@@ -46,6 +47,7 @@ LABELS = {
     "client_name": "Client name",
     "description": "Description",
     "redirect_uris": "Redirect URIs",
+    "post_logout_redirect_uris": "Post-logout redirect URIs",
     "grant_types": "Grant types",
     "scopes": "Allowed scopes",
     "access_token_ttl": "Access-token lifetime (seconds)",
@@ -67,6 +69,7 @@ class ClientVersion(BaseModel):
     client_name: str
     description: str
     redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
     grant_types: list[str]
     scopes: list[str]
     access_token_ttl: int | None
@@ -82,6 +85,7 @@ def _flat(client: OAuthClient) -> dict[str, str]:
         "client_name": client.client_name,
         "description": client.description,
         "redirect_uris": "\n".join(client.redirect_uris),
+        "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris),
         "grant_types": " ".join(client.grant_types),
         "scopes": " ".join(client.scopes),
         "access_token_ttl": str(client.access_token_ttl or ""),
@@ -101,8 +105,9 @@ def snapshot(client: OAuthClient) -> versions.Snapshot:
 def _submitted(form: FormData) -> dict[str, str]:
     """The form's fields as strings, in the order and spelling ``_flat`` uses."""
     fields = {k: v if isinstance(v := form.get(k), str) else "" for k in TEXT_FIELDS}
-    uris = [line.strip() for line in fields["redirect_uris"].splitlines() if line.strip()]
-    fields["redirect_uris"] = "\n".join(uris)
+    for name in ("redirect_uris", "post_logout_redirect_uris"):
+        uris = [line.strip() for line in fields[name].splitlines() if line.strip()]
+        fields[name] = "\n".join(uris)
     for name, catalogue in (
         ("grant_types", client_settings.GRANT_LABELS),
         ("scopes", scope_catalog.SCOPES),

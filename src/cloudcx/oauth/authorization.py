@@ -26,6 +26,7 @@ from cloudcx.oauth.errors import (
     UnauthorizedClientError,
     UnsupportedResponseTypeError,
 )
+from cloudcx.oauth.id_tokens import SignIn
 from cloudcx.oauth.models import AuthorizationCode, OAuthClient
 
 # The parameters a consent form carries from the GET to the POST.
@@ -37,6 +38,8 @@ PARAMS = (
     "state",
     "code_challenge",
     "code_challenge_method",
+    # OpenID Connect Core §3.1.2.1: echoed in the ID token.
+    "nonce",
 )
 MAX_PARAM = 2000
 
@@ -53,6 +56,7 @@ class AuthorizationRequest:
     state: str | None
     scopes: list[str]
     code_challenge: str | None
+    nonce: str | None = None
 
     def hidden_fields(self, raw: dict[str, str]) -> dict[str, str]:
         return {k: raw[k] for k in PARAMS if raw.get(k)}
@@ -123,13 +127,20 @@ def validate(
         state=params.get("state"),
         scopes=scope_catalog.requested(client.scopes, params.get("scope")),
         code_challenge=challenge,
+        nonce=params.get("nonce"),
     )
 
 
 async def create_code(
-    session: AsyncSession, req: AuthorizationRequest, user_id: uuid.UUID, scope: str, ttl: int
+    session: AsyncSession,
+    req: AuthorizationRequest,
+    user_id: uuid.UUID,
+    scope: str,
+    ttl: int,
+    sign_in: SignIn | None = None,
 ) -> str:
-    """A single-use code (≥ 256 bits) bound to client, redirect URI, user, scope, PKCE."""
+    """A single-use code (≥ 256 bits) bound to client, redirect URI, user, scope, PKCE,
+    and for OpenID Connect the nonce and the browser sign-in (``auth_time``, ``sid``)."""
     value = secrets.token(32)
     session.add(
         AuthorizationCode(
@@ -142,6 +153,9 @@ async def create_code(
             scope=scope,
             code_challenge=req.code_challenge,
             expires_at=utcnow() + timedelta(seconds=ttl),
+            nonce=req.nonce,
+            auth_time=sign_in.auth_time if sign_in else None,
+            sid=sign_in.sid if sign_in else None,
         )
     )
     await session.flush()

@@ -19,7 +19,7 @@ from cloudcx.console.errors import error_page
 from cloudcx.console.web import Console, ConsoleDep
 from cloudcx.core.headers import csp_allowing_form_target
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep
-from cloudcx.oauth import consents
+from cloudcx.oauth import consents, oidc
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.authorization import (
     PARAMS,
@@ -59,7 +59,11 @@ def _redirect(url: str, status: int) -> Response:
 async def authorize(
     request: Request, cx: ConsoleDep, session: SessionDep, platform: PlatformDep, issuer: IssuerDep
 ) -> Response:
-    """RFC 6749 §4.1.1: show the consent page (or skip it when allowed)."""
+    """RFC 6749 §4.1.1: show the consent page (or skip it when allowed).
+
+    OpenID Connect Core §3.1.2.1's ``prompt`` and ``max_age`` are honoured here
+    (``oauth.oidc``); the consent form's POST answers the page this GET showed.
+    """
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
     params, malformed = read_params(pairs)
     try:
@@ -69,11 +73,17 @@ async def authorize(
     state = params.get("state")
     try:
         req = validate(client, redirect_uri, params, malformed)
+        asked = oidc.read(params)
+        if oidc.needs_sign_in(asked, cx.user, cx.web_session):
+            return cx.redirect(oidc.sign_in_url(pairs, asked, signed_in=cx.user is not None))
         user = cx.require_user()
         scope = user_rights(req.scopes, user)
         granted = await consents.find(session, cx.tenant.id, user.id, client)
-        if client.skip_consent and consents.covers(granted, scope.split()):
+        skip = client.skip_consent and consents.covers(granted, scope.split())
+        if skip and "consent" not in asked.prompt:
             return await _approve(cx, session, platform, issuer, req, user, scope, 302)
+        if asked.silent:
+            raise oidc.ConsentRequiredError("The user must approve this application.")
     except OAuthError as exc:
         return _redirect(error_redirect(redirect_uri, exc, state, issuer), 302)
     return _consent_page(cx, req, params, scope)
@@ -133,7 +143,8 @@ async def _approve(
     status: int,
 ) -> Response:
     await consents.record(session, cx.tenant.id, user.id, req.client, scope.split())
-    code = await create_code(session, req, user.id, scope, platform.settings.authorization_code_ttl)
+    ttl = platform.settings.authorization_code_ttl
+    code = await create_code(session, req, user.id, scope, ttl, oidc.sign_in_of(cx.web_session))
     await session.commit()
     url = redirect_to(req.redirect_uri, {"code": code, "state": req.state, "iss": issuer})
     response = _redirect(url, status)

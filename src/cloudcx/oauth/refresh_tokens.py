@@ -19,6 +19,7 @@ from cloudcx.core import secrets
 from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
 from cloudcx.oauth.clients import AnyClient
+from cloudcx.oauth.id_tokens import SignIn
 from cloudcx.oauth.models import RefreshToken
 from cloudcx.oauth.revocation import Kind
 
@@ -50,7 +51,9 @@ _CLAIM = (
         _TABLE.c.expires_at > bindparam("now"),
     )
     .values(rotated_at=bindparam("now"))
-    .returning(_TABLE.c.family_id, _TABLE.c.user_id, _TABLE.c.scope)
+    .returning(
+        _TABLE.c.family_id, _TABLE.c.user_id, _TABLE.c.scope, _TABLE.c.auth_time, _TABLE.c.sid
+    )
 )
 _INSERT = insert(_TABLE)
 
@@ -71,8 +74,10 @@ async def issue(
     scope: str,
     family_id: uuid.UUID,
     ttl: int,
+    sign_in: SignIn | None = None,
 ) -> str:
-    """A new refresh token of ``family_id``; only its digest is stored."""
+    """A new refresh token of ``family_id``; only its digest is stored. ``sign_in``
+    is the OpenID Connect sign-in its family's ID tokens describe."""
     value = secrets.token(32, prefix=PREFIX)
     now = utcnow()
     await session.execute(
@@ -87,6 +92,8 @@ async def issue(
             "scope": scope,
             "created_at": now,
             "expires_at": now + timedelta(seconds=ttl),
+            "auth_time": sign_in.auth_time if sign_in else None,
+            "sid": sign_in.sid if sign_in else None,
         },
     )
     return value
@@ -110,6 +117,7 @@ class Claimed:
     family_id: uuid.UUID
     user_id: uuid.UUID
     scope: str
+    sign_in: SignIn | None = None
 
 
 async def claim(
@@ -126,7 +134,10 @@ async def claim(
         "now": utcnow(),
     }
     row = (await session.execute(_CLAIM, params)).first()
-    return Claimed(row.family_id, row.user_id, row.scope) if row is not None else None
+    if row is None:
+        return None
+    sign_in = SignIn(row.auth_time, row.sid) if row.auth_time is not None else None
+    return Claimed(row.family_id, row.user_id, row.scope, sign_in)
 
 
 async def revoke_family(

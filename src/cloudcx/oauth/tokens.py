@@ -65,6 +65,7 @@ class IssuedToken:
     jti: str
     expires_in: int
     scope: str
+    subject: str = ""
 
 
 def issue(
@@ -104,7 +105,7 @@ def issue(
         algorithm=keys.signing.alg,
         headers={"kid": keys.signing.kid, "typ": TOKEN_TYPE},
     )
-    return IssuedToken(value=value, jti=jti, expires_in=ttl, scope=scope)
+    return IssuedToken(value=value, jti=jti, expires_in=ttl, scope=scope, subject=subject)
 
 
 class VerifiedCache:
