@@ -44,7 +44,8 @@ async def login_page(
     if cx.user is not None and reauth != "1":
         return cx.redirect(safe_next(next))
     email = login_hint or (cx.user.email if cx.user is not None else "")
-    return cx.render("login.html", next=safe_next(next, ""), email=email, error=None)
+    # The form is the page's whole content even for a signed-in user (``user=None``).
+    return cx.render("login.html", next=safe_next(next, ""), email=email, error=None, user=None)
 
 
 @router.post("/login")
@@ -67,7 +68,12 @@ async def login(
     except signin.TooManyAttempts as exc:
         audit_events.signin_failed(platform, cx.request, email, "throttled")
         page = cx.render(
-            "login.html", status_code=429, next=safe_next(next, ""), email=email, error=THROTTLED
+            "login.html",
+            status_code=429,
+            next=safe_next(next, ""),
+            email=email,
+            error=THROTTLED,
+            user=None,
         )
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
@@ -75,7 +81,12 @@ async def login(
     if user is None:
         audit_events.signin_failed(platform, cx.request, email, attempt.reason)
         return cx.render(
-            "login.html", status_code=400, next=safe_next(next, ""), email=email, error=BAD_LOGIN
+            "login.html",
+            status_code=400,
+            next=safe_next(next, ""),
+            email=email,
+            error=BAD_LOGIN,
+            user=None,
         )
     second_step = await two_factor_pending.after_password(cx, platform, session, user, next)
     if second_step is not None:
