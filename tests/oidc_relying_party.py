@@ -45,10 +45,20 @@ class CloudCXOpenID(OAuth2Mixin, OpenIDMixin, BaseApp):  # type: ignore[misc]
                 "scope": scope,
                 "code_challenge_method": "S256",
                 "token_endpoint_auth_method": "none",
-                "trust_env": False,
                 "timeout": 10,
             },
         )
+
+    # Straight to 127.0.0.1: no proxy from the environment.
+    def _get_session(self) -> OAuth2Session:
+        session: OAuth2Session = super()._get_session()
+        session.trust_env = False
+        return session
+
+    def _get_oauth_client(self, **metadata: Any) -> OAuth2Session:
+        session: OAuth2Session = super()._get_oauth_client(**metadata)
+        session.trust_env = False
+        return session
 
 
 def _page(title: str, body: str) -> bytes:
@@ -66,7 +76,8 @@ class RelyingPartyApp:
     sends the browser to CloudCX's end_session_endpoint and back to ``/bye``.
     """
 
-    def __init__(self, base_url: str, client_id: str) -> None:
+    def __init__(self, base_url: str, client_id: str = "") -> None:
+        # The client is registered once the app's port (its redirect URI) is known.
         self.oidc = CloudCXOpenID(base_url, client_id)
         self.pending: dict[str, dict[str, Any]] = {}
         self.signed_in: dict[str, Any] = {}

@@ -1,4 +1,4 @@
-"""Action > Edit: the Post-logout redirect URIs of OpenID Connect RP-initiated logout."""
+"""Action > Edit: the Post-logout URIs of OpenID Connect RP-initiated logout."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def test_field_is_shown_with_its_explanation(
     http: httpx.AsyncClient, oauth_client: OAuthClient, signed_in: User
 ) -> None:
     html = (await http.get(edit_url(oauth_client))).text
-    assert "Post-logout redirect URIs" in html
+    assert "Post-logout URIs" in html
     assert 'name="post_logout_redirect_uris"' in html
     assert "after the application signs them out" in html
 

@@ -110,7 +110,7 @@ def test_rp_initiated_logout(
     after = callback_app.redirect_uri + "?signed-out=1"
     page = admin.edit_page(code_client)
     form = admin.settings_form(page)
-    form.fill("Post-logout redirect URIs", after)
+    form.fill("Post-logout URIs", after)
     assert admin.submit(form, "Save", page).is_redirect
     token, _nonce = _sign_in(rp, callback_app, person)
     out = rp.create_logout_url(post_logout_redirect_uri=after, id_token_hint=token["id_token"])

@@ -47,7 +47,7 @@ LABELS = {
     "client_name": "Client name",
     "description": "Description",
     "redirect_uris": "Redirect URIs",
-    "post_logout_redirect_uris": "Post-logout redirect URIs",
+    "post_logout_redirect_uris": "Post-logout URIs",
     "grant_types": "Grant types",
     "scopes": "Allowed scopes",
     "access_token_ttl": "Access-token lifetime (seconds)",
