@@ -1,4 +1,4 @@
-""""Sign in with CloudCX": OpenID Connect from a relying party's button, in a browser.
+"""Sign in with CloudCX: OpenID Connect from a relying party's button, in a browser.
 
 The test starts Example Notes (``tests.oidc_relying_party``), a small web app
 using Authlib's OpenID Connect client. An administrator registers it in the
@@ -40,9 +40,7 @@ def register(page: Page, live_server: LiveServer, app: RelyingPartyApp, name: st
     open_edit(page, name)
     client_id = page.get_by_label("Client ID", exact=True).input_value()
     page.get_by_role("textbox", name="Redirect URIs").fill(app.redirect_uri)
-    page.get_by_role("textbox", name="Post-logout URIs").fill(
-        app.post_logout_redirect_uri
-    )
+    page.get_by_role("textbox", name="Post-logout URIs").fill(app.post_logout_redirect_uri)
     page.get_by_role("checkbox", name="Authorization code").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("OAuth client saved.")

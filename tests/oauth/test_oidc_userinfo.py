@@ -123,9 +123,7 @@ async def test_token_of_another_tenant_is_refused(
     http: httpx.AsyncClient, client: OAuthClient, admin: User, other_tenant: TenantInfo
 ) -> None:
     token = (await tokens_for(http, client, admin.email, scope="openid"))["access_token"]
-    response = await http.get(
-        "/userinfo", headers={**bearer(token), "Host": "globex.example"}
-    )
+    response = await http.get("/userinfo", headers={**bearer(token), "Host": "globex.example"})
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 

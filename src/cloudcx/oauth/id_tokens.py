@@ -3,8 +3,9 @@
 https://openid.net/specs/openid-connect-core-1_0.html#IDToken — issued by the
 authorization code and refresh token grants when ``openid`` is in the scope.
 They are RS256, the algorithm every relying party can expect (OpenID Connect
-Dynamic Client Registration §2, ``id_token_signed_response_alg``); ``typ`` is plain ``JWT``, so an ID token is never mistaken
-for an RFC 9068 access token (``at+jwt``), nor one for the other.
+Dynamic Client Registration §2, ``id_token_signed_response_alg``). ``typ`` is
+plain ``JWT``, so an ID token is never mistaken for an RFC 9068 access token
+(``at+jwt``), nor one for the other.
 """
 
 from __future__ import annotations

@@ -82,9 +82,7 @@ def needs_sign_in(asked: OpenIdRequest, user: User | None, web_session: WebSessi
     that many seconds (``max_age=0`` is ``prompt=login``). A user who must choose
     a new password first cannot be answered silently either.
     """
-    if user is None or web_session is None:
-        needed = True
-    elif "login" in asked.prompt or asked.max_age == 0:
+    if user is None or web_session is None or "login" in asked.prompt or asked.max_age == 0:
         needed = True
     elif asked.max_age is not None:
         needed = (utcnow() - web_session.created_at).total_seconds() > asked.max_age

@@ -105,9 +105,7 @@ class AuthorizationCodeGrant:
         await consents.touch(ctx.session, ctx.tenant.id, self.user.id, ctx.client)
         code = self.code
         sign_in = SignIn(code.auth_time, code.sid) if code.auth_time is not None else None
-        self.stored = await store_refresh_token(
-            ctx, self.user, code.scope, self.family_id, sign_in
-        )
+        self.stored = await store_refresh_token(ctx, self.user, code.scope, self.family_id, sign_in)
 
     def issue(self) -> dict[str, Any]:
         assert self.code is not None and self.user is not None and self.stored is not None
