@@ -42,6 +42,9 @@ def register(page: Page, live_server: LiveServer, app: RelyingPartyApp, name: st
     page.get_by_role("textbox", name="Redirect URIs").fill(app.redirect_uri)
     page.get_by_role("textbox", name="Post-logout URIs").fill(app.post_logout_redirect_uri)
     page.get_by_role("checkbox", name="Authorization code").check()
+    # Signing people in is ticked on purpose: new clients start without it.
+    for scope in ("openid", "email"):
+        page.locator(f"input[name=scopes][value='{scope}']").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("OAuth client saved.")
     expect(page.get_by_role("textbox", name="Post-logout URIs")).to_have_value(

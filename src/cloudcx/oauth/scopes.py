@@ -50,11 +50,11 @@ OPENID = "openid"
 DEFAULT_CLIENT_SCOPES: tuple[str, ...] = tuple(SCOPES)
 # Least privilege: what a new client or API key starts with ticked in the Control
 # Panel — the profile and reading what every role may read. Writing, managing
-# agents and the audit log are ticked on purpose.
+# agents, the audit log and signing people in (openid, email) are ticked on purpose.
 STARTING_SCOPES: tuple[str, ...] = tuple(
     s.name
     for s in SCOPES.values()
-    if s.name in ("profile", "openid", "email") or (s.name.endswith(":read") and s.roles == _ALL)
+    if s.name == "profile" or (s.name.endswith(":read") and s.roles == _ALL)
 )
 
 
