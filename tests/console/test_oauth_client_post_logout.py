@@ -67,3 +67,26 @@ async def test_same_rules_as_redirect_uris(
     assert 'id="post_logout_redirect_uris_error"' in response.text
     await db.refresh(oauth_client)
     assert oauth_client.post_logout_redirect_uris == []
+
+
+async def test_id_token_signing_algorithm_is_chosen_on_the_edit_page(
+    http: httpx.AsyncClient, db: AsyncSession, oauth_client: OAuthClient, signed_in: User
+) -> None:
+    html = (await http.get(edit_url(oauth_client))).text
+    assert "ID token signing algorithm" in html
+    assert '<option value="RS256" selected>' in html
+    response = await save(http, oauth_client, id_token_signed_response_alg="ES256")
+    assert response.status_code == 303, response.text
+    await db.refresh(oauth_client)
+    assert oauth_client.id_token_signed_response_alg == "ES256"
+    assert '<option value="ES256" selected>' in (await http.get(edit_url(oauth_client))).text
+
+
+async def test_unknown_id_token_signing_algorithm_is_refused(
+    http: httpx.AsyncClient, db: AsyncSession, oauth_client: OAuthClient, signed_in: User
+) -> None:
+    response = await save(http, oauth_client, id_token_signed_response_alg="none")
+    assert response.status_code == 422
+    assert "Choose RS256 or ES256." in response.text
+    await db.refresh(oauth_client)
+    assert oauth_client.id_token_signed_response_alg is None

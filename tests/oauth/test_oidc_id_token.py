@@ -7,12 +7,12 @@ import time
 import httpx
 import jwt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User, WebSession
 from cloudcx.oauth import id_tokens, keys
-from cloudcx.oauth.models import OAuthClient
+from cloudcx.oauth.models import OAuthClient, SigningKey
 from cloudcx.platform import Platform
 from tests.helpers import PASSWORD, csrf_from, login, password_token
 from tests.oauth.flows import configure, exchange, get_code, refresh, tokens_for
@@ -221,6 +221,14 @@ async def test_id_token_sid_differs_between_browsers(
     assert sid_one != sid_two
 
 
+async def _back_to_rs256(db: AsyncSession, platform: Platform) -> None:
+    """The platform's keys as the other tests expect them: RS256 only."""
+    await keys.rotate(db, platform.settings.resolved_secret_key, "RS256", max_token_ttl=3600)
+    await db.execute(delete(SigningKey).where(SigningKey.alg != "RS256"))
+    await db.commit()
+    await platform.keys.refresh()
+
+
 def test_at_hash_matches_the_spec_example() -> None:
     """Core §A.3 example: the access token and at_hash of the spec's own response."""
     token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
@@ -249,7 +257,29 @@ async def test_id_tokens_are_rs256_when_access_tokens_are_es256(
         )
         assert jwt.get_unverified_header(value)["alg"] == "RS256"
     finally:
-        await keys.rotate(db, secret, "RS256", max_token_ttl=3600)
-        await db.commit()
-        await platform.keys.refresh()
+        await _back_to_rs256(db, platform)
     assert id_tokens.supported_algs(platform.keys) == ["RS256"]
+
+
+async def test_a_client_may_choose_es256_when_an_es256_key_exists(
+    http: httpx.AsyncClient, db: AsyncSession, platform: Platform, client: OAuthClient, admin: User
+) -> None:
+    """OpenID Connect Registration §2 ``id_token_signed_response_alg``."""
+    client = await configure(db, client, id_token_signed_response_alg="ES256")
+    # Without an ES256 key the ID token stays RS256, as the metadata says.
+    body = await tokens_for(http, client, admin.email, scope="openid")
+    assert jwt.get_unverified_header(body["id_token"])["alg"] == "RS256"
+    secret = platform.settings.resolved_secret_key
+    await keys.rotate(db, secret, "ES256", max_token_ttl=3600)
+    await db.commit()
+    await platform.keys.refresh()
+    try:
+        body = await tokens_for(http, client, None, scope="openid", nonce="es")
+        assert jwt.get_unverified_header(body["id_token"])["alg"] == "ES256"
+        claims = decode_id_token(platform, body["id_token"], client.client_id)
+        assert claims["nonce"] == "es"
+        assert claims["at_hash"] == expected_at_hash(body["access_token"])
+        meta = (await http.get("/.well-known/openid-configuration")).json()
+        assert meta["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]
+    finally:
+        await _back_to_rs256(db, platform)

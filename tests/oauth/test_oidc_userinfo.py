@@ -108,7 +108,9 @@ async def test_client_credentials_token_is_refused(
     )
     token = response.json()["access_token"]
     refused = await http.get("/userinfo", headers=bearer(token))
-    assert refused.status_code == 403
+    # A token without a user is no OpenID Connect token, whatever its scope.
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
 
 
 async def test_password_grant_token_with_openid_reads_userinfo(

@@ -42,6 +42,7 @@ TEXT_FIELDS = (
     "refresh_token_ttl",
     "is_enabled",
     "skip_consent",
+    "id_token_signed_response_alg",
 )
 LABELS = {
     "client_name": "Client name",
@@ -54,6 +55,7 @@ LABELS = {
     "refresh_token_ttl": "Refresh-token lifetime (seconds)",
     "is_enabled": "Enabled",
     "skip_consent": "Skip the consent page",
+    "id_token_signed_response_alg": "ID token signing algorithm",
 }
 YES_NO = {"on": "Yes", "": "No"}
 NOTICES = {
@@ -76,6 +78,7 @@ class ClientVersion(BaseModel):
     refresh_token_ttl: int | None
     is_enabled: bool
     skip_consent: bool
+    id_token_signed_response_alg: str | None
     is_confidential: bool
 
 
@@ -92,6 +95,7 @@ def _flat(client: OAuthClient) -> dict[str, str]:
         "refresh_token_ttl": str(client.refresh_token_ttl or ""),
         "is_enabled": "on" if client.is_enabled else "",
         "skip_consent": "on" if client.skip_consent else "",
+        "id_token_signed_response_alg": client.id_token_signed_response_alg or "RS256",
     }
 
 
@@ -118,6 +122,7 @@ def _submitted(form: FormData) -> dict[str, str]:
         fields[name] = fields[name].strip()
     for name in ("is_enabled", "skip_consent"):
         fields[name] = "on" if fields[name] == "on" else ""
+    fields["id_token_signed_response_alg"] = fields["id_token_signed_response_alg"] or "RS256"
     return fields
 
 
@@ -149,6 +154,7 @@ async def render(
         snap=extra.pop("snap", None) or snapshot(client),
         grant_labels=client_settings.GRANT_LABELS,
         all_scopes=list(scope_catalog.SCOPES.values()),
+        id_token_algs=client_settings.ID_TOKEN_ALGS,
         granted_users=await consents.count_for_client(session, client),
         **extra,
     )

@@ -28,6 +28,8 @@ GRANT_LABELS = {
     "refresh_token": "Refresh token",
     "client_credentials": "Client credentials",
 }
+# OpenID Connect Registration §2 ``id_token_signed_response_alg``: RS256 by default.
+ID_TOKEN_ALGS = ("RS256", "ES256")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_REDIRECT_URIS = 10
 MAX_URI_LENGTH = 2000
@@ -49,6 +51,7 @@ class ClientSettings:
     refresh_token_ttl: int | None
     is_enabled: bool
     skip_consent: bool
+    id_token_signed_response_alg: str
 
 
 def redirect_uri_problem(uri: str) -> str | None:
@@ -126,6 +129,9 @@ def clean_settings(
         errors,
         lambda: clean_ttl(get("refresh_token_ttl", ""), REFRESH_TTL_RANGE, "refresh_token_ttl"),
     )
+    alg = get("id_token_signed_response_alg") or ID_TOKEN_ALGS[0]
+    if alg not in ID_TOKEN_ALGS:
+        errors["id_token_signed_response_alg"] = "Choose RS256 or ES256."
     chosen = [g for g in GRANT_LABELS if g in grant_types]
     if "authorization_code" in chosen and uris == []:
         errors["redirect_uris"] = "The Authorization code grant needs at least one redirect URI."
@@ -142,6 +148,7 @@ def clean_settings(
         refresh_token_ttl=refresh,
         is_enabled=get("is_enabled") == "on",
         skip_consent=get("skip_consent") == "on",
+        id_token_signed_response_alg=alg,
     )
 
 

@@ -63,6 +63,7 @@ class ClientInfo:
     refresh_token_ttl: int | None
     skip_consent: bool
     is_enabled: bool
+    id_token_signed_response_alg: str | None = None
 
     @classmethod
     def of(cls, client: OAuthClient) -> ClientInfo:
@@ -80,6 +81,7 @@ class ClientInfo:
             refresh_token_ttl=client.refresh_token_ttl,
             skip_consent=client.skip_consent,
             is_enabled=client.is_enabled,
+            id_token_signed_response_alg=client.id_token_signed_response_alg,
         )
 
     @property

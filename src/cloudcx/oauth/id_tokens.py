@@ -3,7 +3,9 @@
 https://openid.net/specs/openid-connect-core-1_0.html#IDToken — issued by the
 authorization code and refresh token grants when ``openid`` is in the scope.
 They are RS256, the algorithm every relying party can expect (OpenID Connect
-Dynamic Client Registration §2, ``id_token_signed_response_alg``). ``typ`` is
+Dynamic Client Registration §2, ``id_token_signed_response_alg``), unless the
+client's settings choose ES256 and an ES256 key is active (``CLOUDCX_SIGNING_ALG
+=ES256``); without one they stay RS256, as advertised. ``typ`` is
 plain ``JWT``, so an ID token is never mistaken for an RFC 9068 access token
 (``at+jwt``), nor one for the other.
 """
@@ -20,6 +22,8 @@ from typing import Any
 import jwt
 
 from cloudcx.oauth.keys import ID_TOKEN_DEFAULT_ALG, KeyRing
+
+__all__ = ["ALGORITHMS", "ID_TOKEN_DEFAULT_ALG", "SignIn", "at_hash", "issue", "verify_hint"]
 
 TOKEN_TYPE = "JWT"
 # Algorithms an ID token may be signed with, each with the hash of §3.1.3.6.

@@ -73,6 +73,8 @@ async def metadata(issuer: IssuerDep, platform: PlatformDep) -> OrjsonResponse:
     "/.well-known/openid-configuration",
     summary="OpenID Provider metadata (OpenID Connect Discovery 1.0 §4)",
     response_model=None,
+    # The same document as RFC 8414's, which the API documentation already shows.
+    include_in_schema=False,
 )
 async def openid_configuration(issuer: IssuerDep, platform: PlatformDep) -> OrjsonResponse:
     return OrjsonResponse(

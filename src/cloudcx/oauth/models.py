@@ -32,6 +32,8 @@ class OAuthClient(IdMixin, TimestampMixin, Base):
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     # OpenID Connect RP-Initiated Logout 1.0 §3.1: matched exactly, like redirect_uris.
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # OpenID Connect Registration §2 ``id_token_signed_response_alg``; None is RS256.
+    id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16), default=None)
     grant_types: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_GRANT_TYPES))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_CLIENT_SCOPES))
     access_token_ttl: Mapped[int | None] = mapped_column(default=None)

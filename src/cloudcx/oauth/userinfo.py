@@ -31,7 +31,9 @@ from cloudcx.oauth.errors import (
 from cloudcx.oauth.forms import read_form
 from cloudcx.oauth.tokens import AccessToken
 
-router = APIRouter(tags=["OpenID Connect"])
+# Outside the API's OpenAPI document (and so its Postman collection): relying
+# parties find it by OpenID Connect Discovery.
+router = APIRouter(tags=["OpenID Connect"], include_in_schema=False)
 
 # §5.1 claims by the scope that releases them (§5.4).
 SCOPE_CLAIMS = {

@@ -33,10 +33,14 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("post_logout_redirect_uris", sa.JSON(), nullable=False, server_default="[]")
         )
+        batch_op.add_column(
+            sa.Column("id_token_signed_response_alg", sa.String(length=16), nullable=True)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("oauth_clients") as batch_op:
+        batch_op.drop_column("id_token_signed_response_alg")
         batch_op.drop_column("post_logout_redirect_uris")
     with op.batch_alter_table("web_sessions") as batch_op:
         batch_op.drop_column("sid")

@@ -70,5 +70,6 @@ def user_token_response(
             ttl=token.expires_in,
             access_token=token.value,
             nonce=nonce,
+            alg=ctx.client.id_token_signed_response_alg or id_tokens.ID_TOKEN_DEFAULT_ALG,
         )
     return body
