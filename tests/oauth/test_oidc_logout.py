@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User, WebSession
@@ -33,7 +33,7 @@ async def _sessions(db: AsyncSession) -> int:
     return int(await db.scalar(select(func.count()).select_from(WebSession)) or 0)
 
 
-async def _id_token(http: httpx.AsyncClient, client: OAuthClient, email: str) -> str:
+async def _id_token(http: httpx.AsyncClient, client: OAuthClient, email: str | None) -> str:
     body = await tokens_for(http, client, email, scope="openid")
     value: str = body["id_token"]
     return value
@@ -226,3 +226,19 @@ async def test_client_of_another_tenant_is_unknown(
         headers={"Host": "globex.example"},
     )
     assert response.status_code == 400
+
+
+async def test_session_from_before_sids_gets_no_sid_and_is_asked(
+    http: httpx.AsyncClient, db: AsyncSession, platform: Platform, client: OAuthClient, admin: User
+) -> None:
+    """A browser session started before sids existed has none: its ID tokens carry no
+    ``sid`` claim, so a hint can never match it without asking."""
+    await login(http, admin.email)
+    await db.execute(update(WebSession).values(sid=None))
+    await db.commit()
+    hint = await _id_token(http, client, None)
+    assert "sid" not in jwt.decode(hint, options={"verify_signature": False})
+    response = await http.get(LOGOUT, params={"id_token_hint": hint})
+    assert response.status_code == 200
+    assert "Sign out of Acme?" in response.text
+    assert await _sessions(db) == 1

@@ -14,6 +14,7 @@ from cloudcx.accounts.models import User, WebSession
 from cloudcx.db import utcnow
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
+from tests import two_factor
 from tests.helpers import PASSWORD, csrf_from, login
 from tests.oauth.flows import REDIRECT_URI, authorize_params, configure, exchange, query_of
 from tests.oauth.oidc import decode_id_token
@@ -315,3 +316,68 @@ async def test_signed_in_user_skips_the_login_page_without_reauth(
     again = await http.get("/login", params={"next": "/account", "reauth": "1"})
     assert again.status_code == 200
     assert f'value="{admin.email}"' in again.text
+
+
+async def test_prompt_login_with_two_factor_sign_in(
+    http: httpx.AsyncClient,
+    db: AsyncSession,
+    platform: Platform,
+    trusted: OAuthClient,
+    admin: User,
+) -> None:
+    """Signing in again asks for the second factor too, and keeps the session's sid."""
+    await login(http, admin.email)
+    secret, _codes = await two_factor.enrol(http)
+    first = await http.get(
+        "/oauth/authorize", params=authorize_params(trusted, scope="openid", prompt="consent")
+    )
+    allow = await http.post(
+        "/oauth/authorize",
+        data={
+            **authorize_params(trusted, scope="openid"),
+            "csrf_token": csrf_from(first.text),
+            "decision": "allow",
+        },
+    )
+    before = (await exchange(http, trusted, query_of(allow)["code"])).json()
+    sid = decode_id_token(platform, before["id_token"], trusted.client_id)["sid"]
+    await _age_session(db, admin, 3600)
+
+    response = await http.get(
+        "/oauth/authorize", params=authorize_params(trusted, scope="openid", prompt="login")
+    )
+    location, query = _next_of(response)
+    password = await _sign_in_again(http, location)
+    assert password.headers["location"].startswith("/login/two-factor")
+    page = await http.get(password.headers["location"])
+    assert page.status_code == 200
+    assert 'name="code"' in page.text, "the code form is shown to a signed-in user"
+    done = await http.post(
+        "/login/two-factor",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "code": two_factor.code(secret, 1),
+            "next": page.text.split('name="next" value="', 1)[1]
+            .split('"', 1)[0]
+            .replace("&amp;", "&"),
+        },
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == query["next"][0]
+    answered = await http.get(done.headers["location"])
+    after = (await exchange(http, trusted, query_of(answered)["code"])).json()
+    claims = decode_id_token(platform, after["id_token"], trusted.client_id)
+    assert claims["sid"] == sid
+    assert claims["iat"] - claims["auth_time"] < 60
+
+
+async def test_prompt_none_with_login_hint_and_no_session_is_login_required(
+    http: httpx.AsyncClient, trusted: OAuthClient
+) -> None:
+    response = await http.get(
+        "/oauth/authorize",
+        params=authorize_params(
+            trusted, scope="openid", prompt="none", login_hint="admin@acme.example"
+        ),
+    )
+    assert query_of(response)["error"] == "login_required"
