@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User, WebSession
 from cloudcx.db import utcnow
+from cloudcx.oauth import oidc
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.platform import Platform
 from tests import two_factor
@@ -381,3 +382,21 @@ async def test_prompt_none_with_login_hint_and_no_session_is_login_required(
         ),
     )
     assert query_of(response)["error"] == "login_required"
+
+
+@pytest.mark.parametrize(
+    ("signed_in_ago", "expected"),
+    [pytest.param(30, True, id="signed-in-before-the-request"),
+     pytest.param(5, False, id="signed-in-since-the-request")],
+)  # fmt: skip
+def test_a_stored_request_is_satisfied_by_a_sign_in_made_since(
+    signed_in_ago: int, expected: bool
+) -> None:
+    """A pushed request (RFC 9126) keeps its prompt=login: the sign-in made after it counts."""
+    now = utcnow()
+    asked = oidc.read({"prompt": "login"})
+    user = User(email="a@b.example", must_change_password=False)
+    web_session = WebSession(created_at=now - timedelta(seconds=signed_in_ago), sid="s")
+    requested_at = now - timedelta(seconds=10)
+    assert oidc.needs_sign_in(asked, user, web_session, requested_at) is expected
+    assert oidc.needs_sign_in(asked, user, web_session) is True

@@ -9,6 +9,7 @@ with the errors of §3.1.2.6. ``nonce`` travels with the rest of the request
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode
 
 from cloudcx.accounts.models import User, WebSession
@@ -75,15 +76,28 @@ def read(params: dict[str, str]) -> OpenIdRequest:
     )
 
 
-def needs_sign_in(asked: OpenIdRequest, user: User | None, web_session: WebSession | None) -> bool:
+def needs_sign_in(
+    asked: OpenIdRequest,
+    user: User | None,
+    web_session: WebSession | None,
+    requested_at: datetime | None = None,
+) -> bool:
     """Must the user (re-)authenticate before this request is answered?
 
     §3.1.2.1: ``prompt=login`` always; ``max_age`` when the sign-in is older than
     that many seconds (``max_age=0`` is ``prompt=login``). A user who must choose
     a new password first cannot be answered silently either.
+
+    ``requested_at`` is when a stored request was made (a pushed one, RFC 9126):
+    a sign-in since then is the one its ``prompt=login`` asked for, since its
+    parameters cannot be dropped from the address the sign-in returns to.
     """
-    if user is None or web_session is None or "login" in asked.prompt or asked.max_age == 0:
+    signed_in_at = web_session.created_at if web_session is not None else None
+    fresh = requested_at is not None and signed_in_at is not None and signed_in_at >= requested_at
+    if user is None or web_session is None:
         needed = True
+    elif "login" in asked.prompt or asked.max_age == 0:
+        needed = not fresh
     elif asked.max_age is not None:
         needed = (utcnow() - web_session.created_at).total_seconds() > asked.max_age
     else:
