@@ -242,3 +242,22 @@ async def test_session_from_before_sids_gets_no_sid_and_is_asked(
     assert response.status_code == 200
     assert "Sign out of Acme?" in response.text
     assert await _sessions(db) == 1
+
+
+async def test_post_without_the_session_cookie_is_sent_on_as_a_get(
+    app: object, http: httpx.AsyncClient, db: AsyncSession, client: OAuthClient, admin: User
+) -> None:
+    """A cross-site form POST does not carry the SameSite=Lax cookie; the browser sends
+    it on the GET this answers with, and that GET ends the session."""
+    hint = await _id_token(http, client, admin.email)
+    params = {"id_token_hint": hint, "post_logout_redirect_uri": AFTER, "state": "p"}
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as cross_site:
+        posted = await cross_site.post(LOGOUT, data=params)
+    assert posted.status_code == 303
+    location = posted.headers["location"]
+    assert location.startswith(LOGOUT + "?")
+    assert await _sessions(db) == 1
+    followed = await http.get(location)  # now with the cookie, as a top-level GET
+    assert _redirect_query(followed) == {"state": ["p"]}
+    assert await _sessions(db) == 0

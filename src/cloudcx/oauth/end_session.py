@@ -17,7 +17,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -112,6 +112,11 @@ async def end_session(
         if confirmed:
             cx.check_csrf(form.get("csrf_token"))
         pairs = [(k, v) for k, v in form.multi_items() if k in PARAMS and isinstance(v, str)]
+        if not confirmed and cx.user is None:
+            # A form POST from the application's site carries no SameSite=Lax session
+            # cookie; the same request as a top-level GET does.
+            url = f"{END_SESSION_PATH}?{urlencode(pairs)}"
+            return RedirectResponse(url, status_code=303, headers=NO_STORE)
     else:
         pairs = [(k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True)]
     params, malformed = read_params(pairs)
