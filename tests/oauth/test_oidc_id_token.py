@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User, WebSession
+from cloudcx.db import utcnow
 from cloudcx.oauth import id_tokens, keys
 from cloudcx.oauth.models import OAuthClient, SigningKey
 from cloudcx.platform import Platform
@@ -236,7 +237,7 @@ def test_at_hash_matches_the_spec_example() -> None:
 
 
 async def test_id_tokens_are_rs256_when_access_tokens_are_es256(
-    db: AsyncSession, platform: Platform, settings: object
+    db: AsyncSession, platform: Platform
 ) -> None:
     """An RS256 key always exists beside the access-token key (Core §15.1)."""
     secret = platform.settings.resolved_secret_key
@@ -252,7 +253,7 @@ async def test_id_tokens_are_rs256_when_access_tokens_are_es256(
             issuer="http://localhost",
             client_id="c",
             subject="s",
-            sign_in=id_tokens.SignIn(auth_time=__import__("datetime").datetime.now(), sid=None),
+            sign_in=id_tokens.SignIn(auth_time=utcnow(), sid=None),
             ttl=60,
         )
         assert jwt.get_unverified_header(value)["alg"] == "RS256"
