@@ -100,25 +100,29 @@ def _invalid(request: Request, why: str) -> Response:
     return response
 
 
+async def _submitted(request: Request, cx: Console) -> tuple[list[tuple[str, str]], bool]:
+    """The request's parameters, and whether they come from our confirmation form."""
+    if request.method != "POST":
+        return parse_qsl(request.url.query, keep_blank_values=True), False
+    form = await request.form()
+    # Only our own confirmation form carries ``confirmed``: it must carry the CSRF token.
+    confirmed = confirm.is_confirmed(form)
+    if confirmed:
+        cx.check_csrf(form.get("csrf_token"))
+    pairs = [(k, v) for k, v in form.multi_items() if k in PARAMS and isinstance(v, str)]
+    return pairs, confirmed
+
+
 @router.api_route(END_SESSION_PATH, methods=["GET", "POST"])
 async def end_session(
     request: Request, cx: ConsoleDep, session: SessionDep, platform: PlatformDep, issuer: IssuerDep
 ) -> Response:
-    confirmed = False
-    if request.method == "POST":
-        form = await request.form()
-        # Only our own confirmation form carries ``confirmed``: it must carry the CSRF token.
-        confirmed = confirm.is_confirmed(form)
-        if confirmed:
-            cx.check_csrf(form.get("csrf_token"))
-        pairs = [(k, v) for k, v in form.multi_items() if k in PARAMS and isinstance(v, str)]
-        if not confirmed and cx.user is None:
-            # A form POST from the application's site carries no SameSite=Lax session
-            # cookie; the same request as a top-level GET does.
-            url = f"{END_SESSION_PATH}?{urlencode(pairs)}"
-            return RedirectResponse(url, status_code=303, headers=NO_STORE)
-    else:
-        pairs = [(k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True)]
+    pairs, confirmed = await _submitted(request, cx)
+    if request.method == "POST" and not confirmed and cx.user is None:
+        # A form POST from the application's site carries no SameSite=Lax session
+        # cookie; the same request as a top-level GET does.
+        url = f"{END_SESSION_PATH}?{urlencode(pairs)}"
+        return RedirectResponse(url, status_code=303, headers=NO_STORE)
     params, malformed = read_params(pairs)
     if malformed & set(PARAMS):
         return _invalid(request, "A parameter is repeated or too long.")
