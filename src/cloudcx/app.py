@@ -49,10 +49,12 @@ from cloudcx.core.headers import SecurityHeadersMiddleware
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.oauth import (
     authorize_endpoint,
+    end_session,
     introspection,
     metadata,
     par_endpoint,
     revocation_endpoint,
+    userinfo,
 )
 from cloudcx.oauth import routes as oauth_routes
 from cloudcx.oauth.errors import BearerError, OAuthError
@@ -85,6 +87,8 @@ ROUTERS = (
     par_endpoint.router,
     authorize_endpoint.router,
     metadata.router,
+    userinfo.router,
+    end_session.router,
     docs.router,
     console_auth.router,
     console_home.router,

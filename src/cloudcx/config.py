@@ -137,7 +137,11 @@ class Settings(BaseSettings):
     )
     signing_alg: Literal["RS256", "ES256", "PS256"] = Field(
         default="RS256",
-        description="JWS algorithm of new signing keys (existing keys keep theirs).",
+        description=(
+            "JWS algorithm of new access-token signing keys (existing keys keep theirs). "
+            "OpenID Connect ID tokens also need RS256: with ES256 or PS256 an RS256 key is "
+            "kept beside it."
+        ),
     )
     # DPoP (RFC 9449, oauth/dpop*.py): how long a proof is good for, and nonces.
     dpop_proof_max_age: int = Field(

@@ -78,3 +78,6 @@ class WebSession(TimestampMixin, Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+    # OpenID Connect ``sid``: names this browser's sign-in to applications. Random
+    # and unrelated to the cookie; kept when the same user signs in again here.
+    sid: Mapped[str | None] = mapped_column(String(64), default=None)

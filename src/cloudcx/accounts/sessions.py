@@ -16,8 +16,14 @@ from cloudcx.db import utcnow
 _TOUCH_EVERY = timedelta(minutes=5)
 
 
-async def start(session: AsyncSession, user: User, ttl: int, ip: str, user_agent: str) -> str:
-    """Create a session and return the cookie value (only its digest is stored)."""
+async def start(
+    session: AsyncSession, user: User, ttl: int, ip: str, user_agent: str, sid: str | None = None
+) -> str:
+    """Create a session and return the cookie value (only its digest is stored).
+
+    ``sid`` continues the browser session of an earlier sign-in (OpenID Connect
+    ``sid``); its ``created_at`` is the ``auth_time`` of this sign-in.
+    """
     value = secrets.token(32)
     session.add(
         WebSession(
@@ -27,6 +33,7 @@ async def start(session: AsyncSession, user: User, ttl: int, ip: str, user_agent
             expires_at=utcnow() + timedelta(seconds=ttl),
             ip=ip[:64],
             user_agent=user_agent[:300],
+            sid=sid or secrets.token(24),
         )
     )
     await session.flush()

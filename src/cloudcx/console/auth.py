@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,10 +33,19 @@ THROTTLED = "Too many failed sign-in attempts. Wait a moment, then try again."
 
 
 @router.get("/login")
-async def login_page(cx: ConsoleDep, next: str | None = None) -> Response:
-    if cx.user is not None:
+async def login_page(
+    cx: ConsoleDep,
+    next: str | None = None,
+    login_hint: Annotated[str, Query(max_length=320)] = "",
+    reauth: str = "",
+) -> Response:
+    """``reauth=1`` asks a signed-in user to sign in again (OpenID Connect
+    ``prompt=login``, ``max_age``); ``login_hint`` pre-fills the email."""
+    if cx.user is not None and reauth != "1":
         return cx.redirect(safe_next(next))
-    return cx.render("login.html", next=safe_next(next, ""), email="", error=None)
+    email = login_hint or (cx.user.email if cx.user is not None else "")
+    # The form is the page's whole content even for a signed-in user (``user=None``).
+    return cx.render("login.html", next=safe_next(next, ""), email=email, error=None, user=None)
 
 
 @router.post("/login")
@@ -59,7 +68,12 @@ async def login(
     except signin.TooManyAttempts as exc:
         audit_events.signin_failed(platform, cx.request, email, "throttled")
         page = cx.render(
-            "login.html", status_code=429, next=safe_next(next, ""), email=email, error=THROTTLED
+            "login.html",
+            status_code=429,
+            next=safe_next(next, ""),
+            email=email,
+            error=THROTTLED,
+            user=None,
         )
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
@@ -67,7 +81,12 @@ async def login(
     if user is None:
         audit_events.signin_failed(platform, cx.request, email, attempt.reason)
         return cx.render(
-            "login.html", status_code=400, next=safe_next(next, ""), email=email, error=BAD_LOGIN
+            "login.html",
+            status_code=400,
+            next=safe_next(next, ""),
+            email=email,
+            error=BAD_LOGIN,
+            user=None,
         )
     second_step = await two_factor_pending.after_password(cx, platform, session, user, next)
     if second_step is not None:
@@ -81,8 +100,12 @@ async def complete_sign_in(
     cx: Console, platform: Platform, session: AsyncSession, user: User, response: Response
 ) -> None:
     """Start the session once every factor is checked; ``response`` carries its cookie."""
-    # A new session id at every sign-in defeats session fixation.
+    # A new session id at every sign-in defeats session fixation; signing in again
+    # as the same user (OpenID Connect prompt=login) keeps the browser session's sid.
+    sid = None
     if cx.session_cookie:
+        if cx.web_session is not None and cx.web_session.user_id == user.id:
+            sid = cx.web_session.sid
         await sessions.end(session, cx.session_cookie)
     value = await sessions.start(
         session,
@@ -90,6 +113,7 @@ async def complete_sign_in(
         platform.settings.session_ttl,
         cx.request.state.client_ip,
         cx.request.headers.get("user-agent", ""),
+        sid=sid,
     )
     await audit_events.signin_succeeded(session, cx.request, user)
     await session.commit()

@@ -37,17 +37,20 @@ TEXT_FIELDS = (
     "client_name",
     "description",
     "redirect_uris",
+    "post_logout_redirect_uris",
     "access_token_ttl",
     "refresh_token_ttl",
     "is_enabled",
     "skip_consent",
     "require_par",
     "require_dpop",
+    "id_token_signed_response_alg",
 )
 LABELS = {
     "client_name": "Client name",
     "description": "Description",
     "redirect_uris": "Redirect URIs",
+    "post_logout_redirect_uris": "Post-logout URIs",
     "grant_types": "Grant types",
     "scopes": "Allowed scopes",
     "access_token_ttl": "Access-token lifetime (seconds)",
@@ -56,6 +59,7 @@ LABELS = {
     "skip_consent": "Skip the consent page",
     "require_par": "Require pushed authorization requests",
     "require_dpop": "Require DPoP",
+    "id_token_signed_response_alg": "ID token signing algorithm",
 }
 YES_NO = {"on": "Yes", "": "No"}
 NOTICES = {
@@ -71,6 +75,7 @@ class ClientVersion(BaseModel):
     client_name: str
     description: str
     redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
     grant_types: list[str]
     scopes: list[str]
     access_token_ttl: int | None
@@ -79,6 +84,7 @@ class ClientVersion(BaseModel):
     skip_consent: bool
     require_par: bool
     require_dpop: bool
+    id_token_signed_response_alg: str | None
     is_confidential: bool
 
 
@@ -88,6 +94,7 @@ def _flat(client: OAuthClient) -> dict[str, str]:
         "client_name": client.client_name,
         "description": client.description,
         "redirect_uris": "\n".join(client.redirect_uris),
+        "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris),
         "grant_types": " ".join(client.grant_types),
         "scopes": " ".join(client.scopes),
         "access_token_ttl": str(client.access_token_ttl or ""),
@@ -96,6 +103,7 @@ def _flat(client: OAuthClient) -> dict[str, str]:
         "skip_consent": "on" if client.skip_consent else "",
         "require_par": "on" if client.require_par else "",
         "require_dpop": "on" if client.require_dpop else "",
+        "id_token_signed_response_alg": client.id_token_signed_response_alg or "RS256",
     }
 
 
@@ -109,8 +117,9 @@ def snapshot(client: OAuthClient) -> versions.Snapshot:
 def _submitted(form: FormData) -> dict[str, str]:
     """The form's fields as strings, in the order and spelling ``_flat`` uses."""
     fields = {k: v if isinstance(v := form.get(k), str) else "" for k in TEXT_FIELDS}
-    uris = [line.strip() for line in fields["redirect_uris"].splitlines() if line.strip()]
-    fields["redirect_uris"] = "\n".join(uris)
+    for name in ("redirect_uris", "post_logout_redirect_uris"):
+        uris = [line.strip() for line in fields[name].splitlines() if line.strip()]
+        fields[name] = "\n".join(uris)
     for name, catalogue in (
         ("grant_types", client_settings.GRANT_LABELS),
         ("scopes", scope_catalog.SCOPES),
@@ -121,6 +130,7 @@ def _submitted(form: FormData) -> dict[str, str]:
         fields[name] = fields[name].strip()
     for name in ("is_enabled", "skip_consent", "require_par", "require_dpop"):
         fields[name] = "on" if fields[name] == "on" else ""
+    fields["id_token_signed_response_alg"] = fields["id_token_signed_response_alg"] or "RS256"
     return fields
 
 
@@ -154,6 +164,7 @@ async def render(
         snap=extra.pop("snap", None) or snapshot(client),
         grant_labels=client_settings.GRANT_LABELS,
         all_scopes=list(scope_catalog.SCOPES.values()),
+        id_token_algs=client_settings.ID_TOKEN_ALGS,
         granted_users=await consents.count_for_client(session, client),
         **extra,
     )

@@ -35,7 +35,12 @@ THROTTLED = "Too many wrong codes. Wait a moment, then try again."
 
 def _code_page(cx: Console, next_url: str, error: str | None = None, status: int = 200) -> Response:
     return cx.render(
-        "two_factor_signin.html", status_code=status, next=safe_next(next_url, ""), error=error
+        "two_factor_signin.html",
+        status_code=status,
+        next=safe_next(next_url, ""),
+        error=error,
+        # Shown whole to a user signing in again (OpenID Connect prompt=login) too.
+        user=None,
     )
 
 

@@ -27,6 +27,7 @@ from cloudcx.oauth.errors import (
     UnauthorizedClientError,
     UnsupportedResponseTypeError,
 )
+from cloudcx.oauth.id_tokens import SignIn
 from cloudcx.oauth.models import AuthorizationCode, OAuthClient
 
 # The parameters a consent form carries from the GET to the POST.
@@ -41,6 +42,8 @@ PARAMS = (
     # RFC 9126 §4: a pushed request's form carries only client_id and request_uri.
     "request_uri",
     "dpop_jkt",
+    # OpenID Connect Core §3.1.2.1: echoed in the ID token.
+    "nonce",
 )
 MAX_PARAM = 2000
 # RFC 7638 thumbprint: base64url of a SHA-256 digest, 43 characters.
@@ -61,6 +64,7 @@ class AuthorizationRequest:
     code_challenge: str | None
     # RFC 9449 §10: the DPoP key the code's token request must prove.
     dpop_jkt: str | None = None
+    nonce: str | None = None
 
     def hidden_fields(self, raw: dict[str, str]) -> dict[str, str]:
         return {k: raw[k] for k in PARAMS if raw.get(k)}
@@ -135,13 +139,20 @@ def validate(
         scopes=scope_catalog.requested(client.scopes, params.get("scope")),
         code_challenge=challenge,
         dpop_jkt=dpop_jkt,
+        nonce=params.get("nonce"),
     )
 
 
 async def create_code(
-    session: AsyncSession, req: AuthorizationRequest, user_id: uuid.UUID, scope: str, ttl: int
+    session: AsyncSession,
+    req: AuthorizationRequest,
+    user_id: uuid.UUID,
+    scope: str,
+    ttl: int,
+    sign_in: SignIn | None = None,
 ) -> str:
-    """A single-use code (≥ 256 bits) bound to client, redirect URI, user, scope, PKCE."""
+    """A single-use code (≥ 256 bits) bound to client, redirect URI, user, scope, PKCE,
+    and for OpenID Connect the nonce and the browser sign-in (``auth_time``, ``sid``)."""
     value = secrets.token(32)
     session.add(
         AuthorizationCode(
@@ -155,6 +166,9 @@ async def create_code(
             code_challenge=req.code_challenge,
             dpop_jkt=req.dpop_jkt,
             expires_at=utcnow() + timedelta(seconds=ttl),
+            nonce=req.nonce,
+            auth_time=sign_in.auth_time if sign_in else None,
+            sid=sign_in.sid if sign_in else None,
         )
     )
     await session.flush()

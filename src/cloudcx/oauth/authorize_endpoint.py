@@ -21,7 +21,7 @@ from cloudcx.console.errors import error_page
 from cloudcx.console.web import Console, ConsoleDep
 from cloudcx.core.headers import csp_allowing_form_target
 from cloudcx.deps import IssuerDep, PlatformDep, SessionDep
-from cloudcx.oauth import consents, par
+from cloudcx.oauth import consents, oidc, par
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.authorization import (
     PARAMS,
@@ -61,7 +61,11 @@ def _redirect(url: str, status: int) -> Response:
 async def authorize(
     request: Request, cx: ConsoleDep, session: SessionDep, platform: PlatformDep, issuer: IssuerDep
 ) -> Response:
-    """RFC 6749 §4.1.1: show the consent page (or skip it when allowed)."""
+    """RFC 6749 §4.1.1: show the consent page (or skip it when allowed).
+
+    OpenID Connect Core §3.1.2.1's ``prompt`` and ``max_age`` are honoured here
+    (``oauth.oidc``); the consent form's POST answers the page this GET showed.
+    """
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
     params, malformed = read_params(pairs)
     try:
@@ -77,14 +81,23 @@ async def authorize(
     try:
         req = validate(client, redirect_uri, params, malformed)
         par.require_pushed(client, pushed)
+        asked = oidc.read(params)
+        requested_at = pushed.created_at if pushed is not None else None
+        if oidc.needs_sign_in(asked, cx.user, cx.web_session, requested_at):
+            # A pushed request waits while the user signs in (again).
+            await par.hold_for_sign_in(session, pushed, None)
+            return cx.redirect(oidc.sign_in_url(pairs, asked, signed_in=cx.user is not None))
         await par.hold_for_sign_in(session, pushed, cx.user)
         user = cx.require_user()
         scope = user_rights(req.scopes, user)
         granted = await consents.find(session, cx.tenant.id, user.id, client)
         await par.show(session, pushed, user.id)
-        if client.skip_consent and consents.covers(granted, scope.split()):
+        skip = client.skip_consent and consents.covers(granted, scope.split())
+        if skip and "consent" not in asked.prompt:
             await par.use(session, pushed, user.id)
             return await _approve(cx, session, platform, issuer, req, user, scope, 302)
+        if asked.silent:
+            raise oidc.ConsentRequiredError("The user must approve this application.")
     except OAuthError as exc:
         return _redirect(error_redirect(redirect_uri, exc, state, issuer), 302)
     except par.UnusableRequestUri:
@@ -155,7 +168,8 @@ async def _approve(
     status: int,
 ) -> Response:
     await consents.record(session, cx.tenant.id, user.id, req.client, scope.split())
-    code = await create_code(session, req, user.id, scope, platform.settings.authorization_code_ttl)
+    ttl = platform.settings.authorization_code_ttl
+    code = await create_code(session, req, user.id, scope, ttl, oidc.sign_in_of(cx.web_session))
     await session.commit()
     url = redirect_to(req.redirect_uri, {"code": code, "state": req.state, "iss": issuer})
     response = _redirect(url, status)

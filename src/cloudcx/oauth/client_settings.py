@@ -28,6 +28,8 @@ GRANT_LABELS = {
     "refresh_token": "Refresh token",
     "client_credentials": "Client credentials",
 }
+# OpenID Connect Registration §2 ``id_token_signed_response_alg``: RS256 by default.
+ID_TOKEN_ALGS = ("RS256", "ES256")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_REDIRECT_URIS = 10
 MAX_URI_LENGTH = 2000
@@ -42,12 +44,14 @@ class ClientSettings:
     client_name: str
     description: str
     redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
     grant_types: list[str]
     scopes: list[str]
     access_token_ttl: int | None
     refresh_token_ttl: int | None
     is_enabled: bool
     skip_consent: bool
+    id_token_signed_response_alg: str
     require_par: bool
     require_dpop: bool = False
 
@@ -70,13 +74,14 @@ def redirect_uri_problem(uri: str) -> str | None:
     return f"{uri[:80]} must use https (http is allowed only for localhost and 127.0.0.1)."
 
 
-def clean_redirect_uris(text: str) -> list[str]:
+def clean_redirect_uris(text: str, field: str = "redirect_uris") -> list[str]:
+    """One URI a line; the same rules for redirect and post-logout redirect URIs."""
     uris = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
     if len(uris) > MAX_REDIRECT_URIS:
-        raise ClientFormError({"redirect_uris": f"At most {MAX_REDIRECT_URIS} redirect URIs."})
+        raise ClientFormError({field: f"At most {MAX_REDIRECT_URIS} redirect URIs."})
     problems = [p for p in map(redirect_uri_problem, uris) if p]
     if problems:
-        raise ClientFormError({"redirect_uris": " ".join(problems)})
+        raise ClientFormError({field: " ".join(problems)})
     return uris
 
 
@@ -113,6 +118,12 @@ def clean_settings(
         errors, lambda: clean_details(get("client_name", ""), get("description", ""))
     )
     uris = _collect(errors, lambda: clean_redirect_uris(get("redirect_uris", "")))
+    logout_uris = _collect(
+        errors,
+        lambda: clean_redirect_uris(
+            get("post_logout_redirect_uris", ""), "post_logout_redirect_uris"
+        ),
+    )
     access = _collect(
         errors, lambda: clean_ttl(get("access_token_ttl", ""), ACCESS_TTL_RANGE, "access_token_ttl")
     )
@@ -120,15 +131,19 @@ def clean_settings(
         errors,
         lambda: clean_ttl(get("refresh_token_ttl", ""), REFRESH_TTL_RANGE, "refresh_token_ttl"),
     )
+    alg = get("id_token_signed_response_alg") or ID_TOKEN_ALGS[0]
+    if alg not in ID_TOKEN_ALGS:
+        errors["id_token_signed_response_alg"] = "Choose RS256 or ES256."
     chosen = [g for g in GRANT_LABELS if g in grant_types]
     if "authorization_code" in chosen and uris == []:
         errors["redirect_uris"] = "The Authorization code grant needs at least one redirect URI."
-    if errors or details is None or uris is None:
+    if errors or details is None or uris is None or logout_uris is None:
         raise ClientFormError(errors)
     return ClientSettings(
         client_name=details[0],
         description=details[1],
         redirect_uris=uris,
+        post_logout_redirect_uris=logout_uris,
         grant_types=chosen,
         scopes=[s for s in scope_catalog.SCOPES if s in scopes],
         access_token_ttl=access,
@@ -137,6 +152,7 @@ def clean_settings(
         skip_consent=get("skip_consent") == "on",
         require_par=get("require_par") == "on",
         require_dpop=get("require_dpop") == "on",
+        id_token_signed_response_alg=alg,
     )
 
 

@@ -64,6 +64,7 @@ class ClientInfo:
     skip_consent: bool
     is_enabled: bool
     require_dpop: bool = False
+    id_token_signed_response_alg: str | None = None
 
     @classmethod
     def of(cls, client: OAuthClient) -> ClientInfo:
@@ -82,6 +83,7 @@ class ClientInfo:
             skip_consent=client.skip_consent,
             is_enabled=client.is_enabled,
             require_dpop=client.require_dpop,
+            id_token_signed_response_alg=client.id_token_signed_response_alg,
         )
 
     @property

@@ -76,10 +76,20 @@ async def create_key(session: AsyncSession, master_secret: str, alg: str) -> Sig
     return row
 
 
+# OpenID Connect Core §15.1 / Discovery §3: ID tokens can always be signed with
+# RS256, whatever algorithm signs the access tokens.
+ID_TOKEN_DEFAULT_ALG = "RS256"
+
+
 async def ensure_key(session: AsyncSession, master_secret: str, alg: str) -> None:
-    """Create the first signing key if there is none (first start)."""
-    if await session.scalar(select(SigningKey.kid).where(SigningKey.is_active.is_(True))) is None:
+    """Create the first signing key if there is none (first start), and an RS256
+    key beside it for ID tokens when none is active."""
+    active = set((await session.scalars(select(SigningKey.alg).where(SigningKey.is_active))).all())
+    if not active:
         await create_key(session, master_secret, alg)
+        active.add(alg)
+    if ID_TOKEN_DEFAULT_ALG not in active:
+        await create_key(session, master_secret, ID_TOKEN_DEFAULT_ALG)
 
 
 async def rotate(
@@ -97,6 +107,8 @@ async def rotate(
             expires_at=now + timedelta(seconds=max_token_ttl + 300),
         )
     )
+    if alg != ID_TOKEN_DEFAULT_ALG:
+        await create_key(session, master_secret, ID_TOKEN_DEFAULT_ALG)
     return await create_key(session, master_secret, alg)
 
 
@@ -115,12 +127,17 @@ class SigningMaterial:
 
 
 class KeyRing:
-    """The process's view of the key table."""
+    """The process's view of the key table.
+
+    ``signing`` signs access tokens: the newest active key. ``signers`` holds the
+    newest active key of each algorithm, for ID tokens (``oauth.id_tokens``).
+    """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], master_secret: str) -> None:
         self._sessionmaker = sessionmaker
         self._fernet = fernet_for(master_secret, _ENCRYPTION_PURPOSE)
         self.signing: SigningMaterial | None = None
+        self.signers: dict[str, SigningMaterial] = {}
         self.verification: dict[str, VerificationKey] = {}
         self.jwks_json: bytes = b'{"keys":[]}'
 
@@ -137,14 +154,27 @@ class KeyRing:
         for row in rows:
             public = self._public_from_jwk(row.public_jwk)
             verification[row.kid] = VerificationKey(row.kid, row.alg, public)
-        active = next((r for r in rows if r.is_active), None)
-        if active is not None and (self.signing is None or self.signing.kid != active.kid):
-            pem = self._fernet.decrypt(active.private_key_encrypted.encode())
-            private = serialization.load_pem_private_key(pem, password=None)
-            assert isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
-            self.signing = SigningMaterial(active.kid, active.alg, private)
+        known = {m.kid: m for m in self.signers.values()}
+        signers: dict[str, SigningMaterial] = {}
+        for row in rows:
+            if row.is_active and row.alg not in signers:
+                signers[row.alg] = known.get(row.kid) or self._private(row)
+        # The access-token key: the newest active one that is not only the RS256
+        # companion made for ID tokens (``ensure_key``, ``rotate``).
+        active = [r for r in rows if r.is_active]
+        primary = next((r for r in active if r.alg != ID_TOKEN_DEFAULT_ALG), None)
+        chosen = primary or (active[0] if active else None)
+        if chosen is not None:
+            self.signing = signers[chosen.alg]
+        self.signers = signers
         self.verification = verification
         self.jwks_json = orjson.dumps({"keys": [r.public_jwk for r in rows]})
+
+    def _private(self, row: SigningKey) -> SigningMaterial:
+        pem = self._fernet.decrypt(row.private_key_encrypted.encode())
+        private = serialization.load_pem_private_key(pem, password=None)
+        assert isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+        return SigningMaterial(row.kid, row.alg, private)
 
     @staticmethod
     def _public_from_jwk(jwk: dict[str, Any]) -> PublicKey:

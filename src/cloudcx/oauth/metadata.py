@@ -13,9 +13,10 @@ from fastapi import APIRouter
 
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.deps import IssuerDep, PlatformDep
-from cloudcx.oauth import dpop, pkce
+from cloudcx.oauth import discovery, dpop, pkce
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.grants import GRANTS
+from cloudcx.platform import Platform
 
 router = APIRouter(tags=["OAuth 2.0"])
 
@@ -54,6 +55,14 @@ def document(issuer: str, signing_alg: str) -> dict[str, Any]:
     }
 
 
+def full_document(issuer: str, platform: Platform) -> dict[str, Any]:
+    """``document()`` with OpenID Connect Discovery's values: both URLs serve it."""
+    return {
+        **document(issuer, platform.settings.signing_alg),
+        **discovery.openid_values(issuer, platform.keys),
+    }
+
+
 @router.get(
     "/.well-known/oauth-authorization-server",
     summary="Authorization server metadata (RFC 8414)",
@@ -61,6 +70,18 @@ def document(issuer: str, signing_alg: str) -> dict[str, Any]:
 )
 async def metadata(issuer: IssuerDep, platform: PlatformDep) -> OrjsonResponse:
     return OrjsonResponse(
-        document(issuer, platform.settings.signing_alg),
-        headers={"Cache-Control": "public, max-age=300"},
+        full_document(issuer, platform), headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+@router.get(
+    "/.well-known/openid-configuration",
+    summary="OpenID Provider metadata (OpenID Connect Discovery 1.0 §4)",
+    response_model=None,
+    # The same document as RFC 8414's, which the API documentation already shows.
+    include_in_schema=False,
+)
+async def openid_configuration(issuer: IssuerDep, platform: PlatformDep) -> OrjsonResponse:
+    return OrjsonResponse(
+        full_document(issuer, platform), headers={"Cache-Control": "public, max-age=300"}
     )

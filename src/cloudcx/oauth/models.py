@@ -30,6 +30,10 @@ class OAuthClient(IdMixin, TimestampMixin, Base):
     # SHA-256 of the client secret; None for a public client.
     secret_digest: Mapped[str | None] = mapped_column(String(64), default=None)
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # OpenID Connect RP-Initiated Logout 1.0 §3.1: matched exactly, like redirect_uris.
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # OpenID Connect Registration §2 ``id_token_signed_response_alg``; None is RS256.
+    id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16), default=None)
     grant_types: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_GRANT_TYPES))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_CLIENT_SCOPES))
     access_token_ttl: Mapped[int | None] = mapped_column(default=None)
@@ -149,6 +153,10 @@ class AuthorizationCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     family_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # OpenID Connect: the request's nonce and the sign-in the ID token describes.
+    nonce: Mapped[str | None] = mapped_column(Text, default=None)
+    auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    sid: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RefreshToken(IdMixin, TimestampMixin, Base):
@@ -180,6 +188,9 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
     # RFC 9449 §5: a public client's refresh token is bound to the DPoP key of the
     # request that got it (its RFC 7638 thumbprint); None when unbound.
     dpop_jkt: Mapped[str | None] = mapped_column(String(43), default=None)
+    # OpenID Connect: the sign-in behind the family, for the ID tokens of refreshes.
+    auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    sid: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class PushedAuthorizationRequest(Base):

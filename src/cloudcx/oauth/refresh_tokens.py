@@ -19,6 +19,7 @@ from cloudcx.core import secrets
 from cloudcx.db import utcnow
 from cloudcx.oauth import revocation
 from cloudcx.oauth.clients import AnyClient
+from cloudcx.oauth.id_tokens import SignIn
 from cloudcx.oauth.models import RefreshToken
 from cloudcx.oauth.revocation import Kind
 
@@ -50,7 +51,14 @@ _CLAIM = (
         _TABLE.c.expires_at > bindparam("now"),
     )
     .values(rotated_at=bindparam("now"))
-    .returning(_TABLE.c.family_id, _TABLE.c.user_id, _TABLE.c.scope, _TABLE.c.dpop_jkt)
+    .returning(
+        _TABLE.c.family_id,
+        _TABLE.c.user_id,
+        _TABLE.c.scope,
+        _TABLE.c.dpop_jkt,
+        _TABLE.c.auth_time,
+        _TABLE.c.sid,
+    )
 )
 _INSERT = insert(_TABLE)
 
@@ -71,11 +79,12 @@ async def issue(
     scope: str,
     family_id: uuid.UUID,
     ttl: int,
+    sign_in: SignIn | None = None,
     dpop_jkt: str | None = None,
 ) -> str:
-    """A new refresh token of ``family_id``; only its digest is stored.
-
-    ``dpop_jkt``: the DPoP key it is bound to (RFC 9449 §5), for public clients."""
+    """A new refresh token of ``family_id``; only its digest is stored. ``sign_in``
+    is the OpenID Connect sign-in its family's ID tokens describe; ``dpop_jkt``
+    the DPoP key it is bound to (RFC 9449 §5), for public clients."""
     value = secrets.token(32, prefix=PREFIX)
     now = utcnow()
     await session.execute(
@@ -91,6 +100,8 @@ async def issue(
             "created_at": now,
             "expires_at": now + timedelta(seconds=ttl),
             "dpop_jkt": dpop_jkt,
+            "auth_time": sign_in.auth_time if sign_in else None,
+            "sid": sign_in.sid if sign_in else None,
         },
     )
     return value
@@ -115,6 +126,7 @@ class Claimed:
     user_id: uuid.UUID
     scope: str
     dpop_jkt: str | None = None
+    sign_in: SignIn | None = None
 
 
 async def claim(
@@ -133,7 +145,8 @@ async def claim(
     row = (await session.execute(_CLAIM, params)).first()
     if row is None:
         return None
-    return Claimed(row.family_id, row.user_id, row.scope, row.dpop_jkt)
+    sign_in = SignIn(row.auth_time, row.sid) if row.auth_time is not None else None
+    return Claimed(row.family_id, row.user_id, row.scope, row.dpop_jkt, sign_in)
 
 
 async def revoke_family(

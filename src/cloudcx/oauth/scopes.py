@@ -38,13 +38,19 @@ SCOPES: dict[str, Scope] = {
         Scope("webhooks:read", "See the webhooks and what was sent to them", _ADMIN),
         Scope("webhooks:write", "Register, change and delete webhooks", _ADMIN),
         Scope("profile", "See your name, email address and role", _ALL, client_only_ok=False),
+        # OpenID Connect Core §5.4; ``profile`` above also names its claims.
+        Scope("openid", "Sign you in with your CloudCX account", _ALL, client_only_ok=False),
+        Scope("email", "See your email address", _ALL, client_only_ok=False),
     )
 }
+# OpenID Connect Core §3.1.2.1: a request is an OpenID one only when it asks for
+# ``openid``, so the default scope (no ``scope`` sent) never includes it.
+OPENID = "openid"
 
 DEFAULT_CLIENT_SCOPES: tuple[str, ...] = tuple(SCOPES)
 # Least privilege: what a new client or API key starts with ticked in the Control
 # Panel — the profile and reading what every role may read. Writing, managing
-# agents and the audit log are ticked on purpose.
+# agents, the audit log and signing people in (openid, email) are ticked on purpose.
 STARTING_SCOPES: tuple[str, ...] = tuple(
     s.name
     for s in SCOPES.values()
@@ -82,7 +88,7 @@ def requested(allowed: Sequence[str], scope: str | None) -> list[str]:
     """
     asked = parse(scope)
     if not asked:
-        return list(allowed)
+        return [s for s in allowed if s != OPENID]
     require_known(asked)
     refused = [s for s in asked if s not in allowed]
     if refused:

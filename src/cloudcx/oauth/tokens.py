@@ -69,6 +69,7 @@ class IssuedToken:
     expires_in: int
     scope: str
     jkt: str | None = None
+    subject: str = ""
 
 
 def issue(
@@ -111,7 +112,9 @@ def issue(
         algorithm=keys.signing.alg,
         headers={"kid": keys.signing.kid, "typ": TOKEN_TYPE},
     )
-    return IssuedToken(value=value, jti=jti, expires_in=ttl, scope=scope, jkt=jkt)
+    return IssuedToken(
+        value=value, jti=jti, expires_in=ttl, scope=scope, jkt=jkt, subject=subject
+    )
 
 
 class VerifiedCache:

@@ -21,6 +21,7 @@ from cloudcx.oauth import consents, pkce, refresh_tokens
 from cloudcx.oauth.errors import InvalidGrantError, InvalidRequestError
 from cloudcx.oauth.grants.base import TokenContext, require_grant_allowed
 from cloudcx.oauth.grants.issuing import Stored, store_refresh_token, user_token_response
+from cloudcx.oauth.id_tokens import SignIn
 from cloudcx.oauth.models import AuthorizationCode
 
 INVALID_CODE = "The authorization code is invalid, expired or already used."
@@ -113,11 +114,15 @@ class AuthorizationCodeGrant:
         assert self.code is not None and self.user is not None
         ctx = self.ctx
         await consents.touch(ctx.session, ctx.tenant.id, self.user.id, ctx.client)
-        self.stored = await store_refresh_token(ctx, self.user, self.code.scope, self.family_id)
+        code = self.code
+        sign_in = SignIn(code.auth_time, code.sid) if code.auth_time is not None else None
+        self.stored = await store_refresh_token(ctx, self.user, code.scope, self.family_id, sign_in)
 
     def issue(self) -> dict[str, Any]:
         assert self.code is not None and self.user is not None and self.stored is not None
-        return user_token_response(self.ctx, self.user, self.code.scope, self.stored)
+        return user_token_response(
+            self.ctx, self.user, self.code.scope, self.stored, nonce=self.code.nonce
+        )
 
 
 async def _load(

@@ -62,7 +62,9 @@ class RefreshTokenGrant:
         await consents.touch(
             ctx.session, ctx.tenant.id, user.id, ctx.client, ctx.platform.recent_uses
         )
-        self.stored = await store_refresh_token(ctx, user, self.scope, claimed.family_id)
+        self.stored = await store_refresh_token(
+            ctx, user, self.scope, claimed.family_id, claimed.sign_in
+        )
 
     async def _refuse(self, value: str) -> NoReturn:
         """Why the token could not be claimed; a rotated one presented again by its
