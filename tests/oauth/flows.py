@@ -80,17 +80,21 @@ async def get_code(
     return query["code"]
 
 
-async def exchange(
-    http: httpx.AsyncClient, client: OAuthClient, code_value: str, /, **overrides: str | None
-) -> httpx.Response:
-    data: dict[str, str | None] = {
+def code_data(client: OAuthClient, code: str) -> dict[str, str]:
+    """The token request that exchanges ``code`` for a public client."""
+    return {
         "grant_type": "authorization_code",
-        "code": code_value,
+        "code": code,
         "redirect_uri": REDIRECT_URI,
         "client_id": client.client_id,
         "code_verifier": VERIFIER,
     }
-    data.update(overrides)
+
+
+async def exchange(
+    http: httpx.AsyncClient, client: OAuthClient, code_value: str, /, **overrides: str | None
+) -> httpx.Response:
+    data: dict[str, str | None] = {**code_data(client, code_value), **overrides}
     return await http.post("/oauth/token", data={k: v for k, v in data.items() if v is not None})
 
 

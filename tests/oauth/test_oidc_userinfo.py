@@ -10,7 +10,8 @@ from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
 from cloudcx.tenancy.service import TenantInfo
 from tests.helpers import bearer, password_token
-from tests.oauth.flows import SECRET, configure, tokens_for
+from tests.oauth.dpop_keys import DPoPKey, dpop_headers
+from tests.oauth.flows import SECRET, code_data, configure, get_code, tokens_for
 
 pytestmark = pytest.mark.usefixtures("admin")
 
@@ -139,3 +140,56 @@ async def test_deactivated_user_is_refused(
     await db.commit()
     response = await http.get("/userinfo", headers=bearer(token))
     assert response.status_code == 401
+
+
+# --- DPoP-bound tokens (RFC 9449 §7) -------------------------------------------------------
+
+USERINFO_URL = "http://localhost/userinfo"
+
+
+async def bound_token(
+    http: httpx.AsyncClient, client: OAuthClient, email: str, key: DPoPKey
+) -> str:
+    code = await get_code(http, client, email, scope="openid email")
+    data = code_data(client, code)
+    response = await http.post("/oauth/token", data=data, headers={"DPoP": key.proof()})
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "DPoP"
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_dpop_bound_token_reads_userinfo_with_its_proof(
+    http: httpx.AsyncClient, client: OAuthClient, admin: User, method: str
+) -> None:
+    key = DPoPKey()
+    token = await bound_token(http, client, admin.email, key)
+    headers = dpop_headers(key, token, method, USERINFO_URL)
+    response = await http.request(method, "/userinfo", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["email"] == "admin@acme.example"
+
+
+async def test_a_dpop_bound_token_is_refused_without_its_key(
+    http: httpx.AsyncClient, client: OAuthClient, admin: User
+) -> None:
+    key = DPoPKey()
+    token = await bound_token(http, client, admin.email, key)
+    # As a bearer token, in the header or the form body (§7.2).
+    for response in (
+        await http.get("/userinfo", headers=bearer(token)),
+        await http.post("/userinfo", data={"access_token": token}),
+    ):
+        assert response.status_code == 401, response.text
+        assert response.headers["www-authenticate"].startswith("DPoP ")
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    # With a proof made by another key, or made for another URL.
+    thief = dpop_headers(DPoPKey(), token, "GET", USERINFO_URL)
+    refused = await http.get("/userinfo", headers=thief)
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    elsewhere = dpop_headers(key, token, "GET", "http://localhost/api/v1/me")
+    refused = await http.get("/userinfo", headers=elsewhere)
+    assert refused.status_code == 401
+    assert 'error="invalid_dpop_proof"' in refused.headers["www-authenticate"]

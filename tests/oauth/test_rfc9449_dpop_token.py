@@ -21,11 +21,10 @@ from cloudcx.tenancy.service import TenantInfo
 from tests.helpers import PASSWORD, login
 from tests.oauth.dpop_keys import TOKEN_URL, DPoPKey
 from tests.oauth.flows import (
-    REDIRECT_URI,
     SECRET,
-    VERIFIER,
     assert_oauth_error,
     authorize_params,
+    code_data,
     configure,
     get_code,
     query_of,
@@ -43,16 +42,6 @@ def password_data(client: OAuthClient, email: str) -> dict[str, str]:
         "username": email,
         "password": PASSWORD,
         "client_id": client.client_id,
-    }
-
-
-def code_data(client: OAuthClient, code: str) -> dict[str, str]:
-    return {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT_URI,
-        "client_id": client.client_id,
-        "code_verifier": VERIFIER,
     }
 
 
