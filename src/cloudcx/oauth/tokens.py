@@ -112,9 +112,7 @@ def issue(
         algorithm=keys.signing.alg,
         headers={"kid": keys.signing.kid, "typ": TOKEN_TYPE},
     )
-    return IssuedToken(
-        value=value, jti=jti, expires_in=ttl, scope=scope, jkt=jkt, subject=subject
-    )
+    return IssuedToken(value=value, jti=jti, expires_in=ttl, scope=scope, jkt=jkt, subject=subject)
 
 
 class VerifiedCache:

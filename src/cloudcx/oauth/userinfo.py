@@ -2,8 +2,9 @@
 
 A protected resource like the API: the access token is a bearer token (RFC
 6750 §2.1, or §2.2's form body on POST) or a DPoP-bound one with its proof
-(RFC 9449 §7.1), checked in memory, and must carry ``openid``. The claims returned follow the granted scopes (§5.4). Errors are
-RFC 6750 §3's, with ``WWW-Authenticate``.
+(RFC 9449 §7.1), checked in memory, and must carry ``openid``. The claims
+returned follow the granted scopes (§5.4). Errors are RFC 6750 §3's, with
+``WWW-Authenticate``.
 https://openid.net/specs/openid-connect-core-1_0.html#UserInfo
 """
 
@@ -15,14 +16,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cloudcx.accounts import service as accounts
-from cloudcx.api import auth as api_auth
 from cloudcx.accounts.models import User
+from cloudcx.api import auth as api_auth
 from cloudcx.apikeys import service as apikeys
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.db import session_scope
 from cloudcx.deps import platform_of, tenant_of
-from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth import dpop_binding, tokens
+from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.errors import (
     NO_STORE,
     InsufficientScopeError,

@@ -1,8 +1,8 @@
 """OpenID Connect: the sign-in a code and a refresh-token family carry, browser
 session ids, and per-client post-logout redirect URIs
 
-Revision ID: 0016_oidc
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 20:55:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_oidc"
-down_revision: str | Sequence[str] | None = "0015"
+revision: str = "0018"
+down_revision: str | Sequence[str] | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
