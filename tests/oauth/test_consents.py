@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudcx.accounts.models import User
@@ -68,3 +69,42 @@ def test_recent_uses_stay_bounded() -> None:
     for _ in range(100):
         assert recent.due(uuid.uuid4(), uuid.uuid4())
     assert len(recent._at) <= 10
+
+
+async def test_signing_in_again_within_a_minute_writes_nothing_unless_it_widens(
+    http: httpx.AsyncClient, db: AsyncSession, oauth_client: OAuthClient, agent: User
+) -> None:
+    """A password grant marks the app used at most once a minute per process, as
+    refreshes do; a wider grant, or one after the user removed the app, is written."""
+    email, user_id, client_id = agent.email, agent.id, oauth_client.client_id
+
+    async def sign_in(scope: str) -> None:
+        data = {
+            "grant_type": "password",
+            "username": email,
+            "password": PASSWORD,
+            "client_id": client_id,
+            "scope": scope,
+        }
+        assert (await http.post("/oauth/token", data=data)).status_code == 200
+
+    async def stored() -> OAuthConsent:
+        db.expire_all()
+        consent = await db.scalar(select(OAuthConsent).where(OAuthConsent.user_id == user_id))
+        assert consent is not None
+        return consent
+
+    await sign_in("tickets:read")
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    await db.execute(update(OAuthConsent).values(last_used_at=long_ago))
+    await db.commit()
+    await sign_in("tickets:read")
+    assert (await stored()).last_used_at == long_ago  # covered, and used a moment ago
+    await sign_in("contacts:read")
+    widened = await stored()
+    assert widened.scopes == ["contacts:read", "tickets:read"]
+    assert widened.last_used_at is not None and widened.last_used_at > long_ago
+    await db.execute(delete(OAuthConsent).where(OAuthConsent.user_id == user_id))
+    await db.commit()
+    await sign_in("tickets:read")
+    assert (await stored()).scopes == ["tickets:read"]  # back in Connected apps

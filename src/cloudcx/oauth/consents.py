@@ -47,18 +47,29 @@ async def record(
     user_id: uuid.UUID,
     client: AnyClient,
     scopes: Iterable[str],
+    recent: RecentUses | None = None,
 ) -> OAuthConsent:
     """Create or widen the user's grant to ``client``; marks it used now.
+
+    With ``recent``, a grant that already covers ``scopes`` is left as it is
+    when this process marked it used less than a minute ago (as ``touch`` does):
+    an app signing its user in again and again writes nothing more.
 
     Two sign-ins of one user to one app can race: the insert ignores the
     duplicate (one row per user and client) instead of failing one of them.
     """
+    scopes = set(scopes)
     consent = await find(session, tenant_id, user_id, client)
+    if recent is not None:
+        if covers(consent, scopes) and not recent.due(user_id, client.id):
+            assert consent is not None
+            return consent
+        recent.mark(user_id, client.id)
     if consent is None:
         await session.execute(_insert_once(session, tenant_id, user_id, client))
         consent = await find(session, tenant_id, user_id, client)
         assert consent is not None
-    consent.scopes = sorted(set(consent.scopes) | set(scopes))
+    consent.scopes = sorted(set(consent.scopes) | scopes)
     consent.last_used_at = utcnow()
     await session.flush()
     return consent
@@ -97,14 +108,18 @@ class RecentUses:
         self._at: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
 
     def due(self, user_id: uuid.UUID, client_pk: uuid.UUID) -> bool:
-        now = time.monotonic()
+        """Is a use to be written now? If so, it counts as written."""
         key = (user_id, client_pk)
-        if now - self._at.get(key, -self.INTERVAL) < self.INTERVAL:
+        if time.monotonic() - self._at.get(key, -self.INTERVAL) < self.INTERVAL:
             return False
+        self.mark(user_id, client_pk)
+        return True
+
+    def mark(self, user_id: uuid.UUID, client_pk: uuid.UUID) -> None:
+        """A use of (user, client) was just written."""
         if len(self._at) >= self._size:
             self._at.clear()
-        self._at[key] = now
-        return True
+        self._at[(user_id, client_pk)] = time.monotonic()
 
 
 async def touch(

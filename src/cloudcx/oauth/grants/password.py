@@ -88,7 +88,12 @@ class PasswordGrant:
         assert self.user is not None
         ctx = self.ctx
         await consents.record(
-            ctx.session, ctx.tenant.id, self.user.id, ctx.client, self.scope.split()
+            ctx.session,
+            ctx.tenant.id,
+            self.user.id,
+            ctx.client,
+            self.scope.split(),
+            ctx.platform.recent_uses,
         )
         self.stored = await store_refresh_token(ctx, self.user, self.scope)
 
