@@ -87,35 +87,41 @@ async def current_token(request: Request) -> AccessToken:
     elif scheme == "dpop":
         token = await _dpop_token(request, credentials)
     else:
-        token = tokens.verify(
-            platform.keys,
-            credentials,
-            tenant_of(request),
-            platform.revocations.is_revoked,
-            platform.verified_tokens,
-            platform.settings.token_leeway,
-        )
-        if token.jkt is not None:
-            dpop_binding.refuse_bearer_use(token)
+        token = bearer_token(request, credentials)
     request.state.access_token = token
+    return token
+
+
+def verified(request: Request, value: str) -> AccessToken:
+    """The access token ``value`` checked in memory: signature, claims, tenant, revocation."""
+    platform = platform_of(request)
+    return tokens.verify(
+        platform.keys,
+        value,
+        tenant_of(request),
+        platform.revocations.is_revoked,
+        platform.verified_tokens,
+        platform.settings.token_leeway,
+    )
+
+
+def bearer_token(request: Request, value: str) -> AccessToken:
+    """A JWT access token presented as a bearer token; a DPoP-bound one is refused (§7.2)."""
+    token = verified(request, value)
+    if token.jkt is not None:
+        dpop_binding.refuse_bearer_use(token)
     return token
 
 
 async def _dpop_token(request: Request, credentials: str) -> AccessToken:
     """``Authorization: DPoP``: every refusal is a DPoP challenge (RFC 9449 §7.1)."""
-    platform = platform_of(request)
     try:
-        token = tokens.verify(
-            platform.keys,
-            credentials,
-            tenant_of(request),
-            platform.revocations.is_revoked,
-            platform.verified_tokens,
-            platform.settings.token_leeway,
-        )
+        token = verified(request, credentials)
     except InvalidTokenError as exc:
         raise DPoPInvalidTokenError(exc.description) from None
-    await dpop_binding.check_resource_request(platform.dpop, request, token, credentials)
+    await dpop_binding.check_resource_request(
+        platform_of(request).dpop, request, token, credentials
+    )
     return token
 
 

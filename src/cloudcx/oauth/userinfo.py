@@ -22,7 +22,6 @@ from cloudcx.apikeys import service as apikeys
 from cloudcx.core.responses import OrjsonResponse
 from cloudcx.db import session_scope
 from cloudcx.deps import platform_of, tenant_of
-from cloudcx.oauth import dpop_binding, tokens
 from cloudcx.oauth import scopes as scope_catalog
 from cloudcx.oauth.errors import (
     NO_STORE,
@@ -94,17 +93,7 @@ async def _token(request: Request) -> AccessToken:
         credential = await _credential(request)
         if credential.startswith(apikeys.PREFIX):
             raise InvalidTokenError(NOT_FOUND)
-        platform = platform_of(request)
-        token = tokens.verify(
-            platform.keys,
-            credential,
-            tenant_of(request),
-            platform.revocations.is_revoked,
-            platform.verified_tokens,
-            platform.settings.token_leeway,
-        )
-        if token.jkt is not None:
-            dpop_binding.refuse_bearer_use(token)
+        token = api_auth.bearer_token(request, credential)
     if token.user_id is None:
         raise InvalidTokenError(NOT_FOUND)
     if scope_catalog.OPENID not in token.scopes:
