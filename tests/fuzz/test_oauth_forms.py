@@ -18,12 +18,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
 from tests import helpers
+from tests.fuzz.drawing import drawn
 
 EXAMPLES = 300
 DESCRIPTION = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 §5.2
@@ -179,26 +179,6 @@ cases_strategy = st.builds(
 )
 
 
-def generate_cases(count: int) -> list[Case]:
-    """Hypothesis draws the cases (derandomized: the same ones every run); the
-    async test then sends them, since Hypothesis cannot drive a coroutine itself."""
-    cases: list[Case] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=cases_strategy)
-    def collect(case: Case) -> None:
-        cases.append(case)
-
-    collect()
-    return cases
-
-
 @pytest.mark.parametrize("path", ENDPOINTS)
 async def test_oauth_endpoint_form_fuzz(
     http: httpx.AsyncClient,
@@ -211,7 +191,7 @@ async def test_oauth_endpoint_form_fuzz(
     if probe.status_code in (404, 405):
         pytest.skip(f"{path} is not served by this build")
     seen: Counter[str] = Counter()
-    for case in generate_cases(EXAMPLES):
+    for case in drawn(cases_strategy, EXAMPLES):
         headers = {"content-type": case.content_type.encode()}
         if case.authorization is not None:
             # Raw bytes: non-ASCII credentials must reach the server as sent.

@@ -16,12 +16,12 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudcx.accounts.models import User
 from cloudcx.oauth.models import OAuthClient
 from tests import helpers
+from tests.fuzz.drawing import drawn
 from tests.oauth.dpop_keys import DPoPKey
 
 EXAMPLES = 150
@@ -90,30 +90,12 @@ proof_values = st.one_of(
 )
 
 
-def drawn(strategy: st.SearchStrategy[Any], count: int = EXAMPLES) -> list[Any]:
-    found: list[Any] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(value=strategy)
-    def collect(value: Any) -> None:
-        found.append(value)
-
-    collect()
-    return found
-
-
 def proofs(url: str) -> list[str]:
     """Noise, and well-signed proofs with a field or two replaced."""
     mangled = st.builds(
         signed, claim_overrides, header_overrides, st.just(url), st.sampled_from([KEY, RSA])
     )
-    return drawn(st.one_of(proof_values, mangled, mangled))
+    return drawn(st.one_of(proof_values, mangled, mangled), EXAMPLES)
 
 
 def raw(value: str) -> bytes:
@@ -178,7 +160,7 @@ forms = st.dictionaries(
 
 
 async def test_userinfo_answers_only_rfc_6750_errors(http: httpx.AsyncClient) -> None:
-    cases = drawn(st.tuples(st.sampled_from(["GET", "POST"]), authorizations, forms))
+    cases = drawn(st.tuples(st.sampled_from(["GET", "POST"]), authorizations, forms), EXAMPLES)
     for method, authorization, form in cases:
         headers = {"Authorization": raw(authorization)} if authorization is not None else {}
         if method == "POST":
